@@ -1,0 +1,24 @@
+"""`python -m reservation_service web|relay|consumer|migrate`."""
+
+import sys
+
+from reservation_service import MIGRATIONS_DIR
+from servicekit.boot import ServiceProcesses, main
+
+
+def _handlers():  # type: ignore[no-untyped-def]
+    from reservation_service.rooms.events import HANDLERS
+
+    return HANDLERS
+
+
+SERVICE = ServiceProcesses(
+    name="reservation-service",
+    package="reservation_service",
+    migrations_dir=MIGRATIONS_DIR,
+    published_topics=("reservation_events",),
+    consumer_handlers=_handlers,
+)
+
+if __name__ == "__main__":
+    sys.exit(main(SERVICE))

@@ -1,0 +1,65 @@
+"""Room events keep the local replica current; a deleted room's pending reservations are cancelled."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from reservation_service.reservations.models import CANCELLED, CONFIRMED, Reservation
+from reservation_service.reservations.service import emit
+from reservation_service.rooms.models import RoomReplica
+from servicekit.db import utcnow
+
+REPLICATED = ("name", "capacity", "equipment", "building", "floor", "timezone", "is_active")
+
+
+def upsert_room(session: Session, envelope: Mapping[str, Any], *, deleted: bool = False) -> bool:
+    """Apply the room's state if this event is newer than what we hold; True if it was applied."""
+    data = envelope["data"]
+    values = {key: data.get(key) for key in REPLICATED}
+    values["equipment"] = values["equipment"] or []
+    values["timezone"] = values["timezone"] or "UTC"
+    values.update(id=int(envelope["aggregate_id"]), version=int(envelope["version"]), is_deleted=deleted, updated_at=utcnow())
+    statement = insert(RoomReplica).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[RoomReplica.id],
+        set_={key: statement.excluded[key] for key in values if key != "id"},
+        where=RoomReplica.version < statement.excluded.version,
+    ).returning(RoomReplica.id)
+    return session.execute(statement).first() is not None
+
+
+def on_room_changed(session: Session, envelope: Mapping[str, Any]) -> None:
+    upsert_room(session, envelope)
+
+
+def on_room_deleted(session: Session, envelope: Mapping[str, Any]) -> None:
+    if not upsert_room(session, envelope, deleted=True):
+        return
+    now = utcnow()
+    room = session.get(RoomReplica, int(envelope["aggregate_id"]))
+    assert room is not None
+    pending = session.scalars(
+        sa.select(Reservation)
+        .where(Reservation.room_id == room.id, Reservation.status == CONFIRMED, Reservation.end_time > now)
+        .with_for_update()
+    ).all()
+    for reservation in pending:
+        reservation.status = CANCELLED
+        reservation.cancelled_at = now
+        reservation.cancel_reason = "room deleted"
+        reservation.version += 1
+        emit(session, reservation, "reservation_cancelled", room.timezone)
+
+
+HANDLERS = {
+    "room_events": {
+        "room_created": on_room_changed,
+        "room_updated": on_room_changed,
+        "room_deleted": on_room_deleted,
+    }
+}
