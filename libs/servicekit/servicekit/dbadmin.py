@@ -1,0 +1,55 @@
+"""Database administration for launchers and tests: wait for a server, create and drop databases."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg2
+from psycopg2 import sql
+from sqlalchemy.engine import make_url
+
+
+def _server_dsn(url: str, database: str = "postgres") -> str:
+    parsed = make_url(url).set(drivername="postgresql", database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+def wait_for_server(url: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            psycopg2.connect(_server_dsn(url), connect_timeout=2).close()
+            return
+        except psycopg2.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def ensure_database(url: str) -> None:
+    name = make_url(url).database
+    if not name:
+        raise ValueError(f"no database name in {url!r}")
+    connection = psycopg2.connect(_server_dsn(url))
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                try:
+                    cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                except psycopg2.errors.DuplicateDatabase:
+                    pass  # another launcher created it first
+    finally:
+        connection.close()
+
+
+def drop_database(url: str) -> None:
+    name = make_url(url).database
+    connection = psycopg2.connect(_server_dsn(url))
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    finally:
+        connection.close()

@@ -1,0 +1,61 @@
+"""The frame every service shares, checked on this one: errors, health, documents."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+
+def test_unknown_url_is_404_problem(client: FlaskClient) -> None:
+    response = client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.content_type == "application/problem+json"
+    assert response.get_json()["title"] == "Not Found"
+
+
+def test_wrong_method_is_405_problem_with_allow(client: FlaskClient, admin: dict[str, str]) -> None:
+    response = client.delete("/rooms", headers=admin)
+    assert response.status_code == 405
+    assert response.content_type == "application/problem+json"
+    assert "GET" in response.headers["Allow"]
+
+
+def test_non_json_body_is_415(client: FlaskClient, admin: dict[str, str]) -> None:
+    response = client.post("/rooms", data="name=A", headers={**admin, "Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert response.content_type == "application/problem+json"
+
+
+def test_malformed_json_is_400(client: FlaskClient, admin: dict[str, str]) -> None:
+    response = client.post("/rooms", data="{not json", headers={**admin, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.content_type == "application/problem+json"
+
+
+def test_json_that_is_not_an_object_is_422(client: FlaskClient, admin: dict[str, str]) -> None:
+    response = client.post("/rooms", json=[1, 2], headers=admin)
+    assert response.status_code == 422
+
+
+def test_request_id_is_kept_or_made(client: FlaskClient) -> None:
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id <script>"}).headers["X-Request-ID"]
+    assert made and made != "bad id <script>"
+
+
+def test_health_readiness_and_documents(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.") and "/rooms" in spec["paths"]
+    assert "bearerAuth" in spec["components"]["securitySchemes"]
+    docs = client.get("/docs").get_data(as_text=True)
+    assert "/docs/assets/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_bad_tokens_are_401(client: FlaskClient, keys) -> None:  # type: ignore[no-untyped-def]
+    for token in ["garbage", keys.token(exp=1), keys.token(aud="other"), keys.token(iss="other"), keys.token(role="root")]:
+        response = client.get("/rooms", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, token
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
