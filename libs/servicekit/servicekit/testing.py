@@ -29,14 +29,14 @@ ISSUER = "meeting-room-system"
 AUDIENCE = "meeting-room-api"
 
 
-def test_server_url() -> str:
+def postgres_server_url() -> str:
     url = os.environ.get("TEST_POSTGRES_URL")
     if not url:
         raise RuntimeError("TEST_POSTGRES_URL is not set: run the tests with `make test`")
     return url
 
 
-def test_kafka() -> str:
+def kafka_servers() -> str:
     servers = os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS")
     if not servers:
         raise RuntimeError("TEST_KAFKA_BOOTSTRAP_SERVERS is not set: run the tests with `make test`")
@@ -50,7 +50,7 @@ def unique_name(prefix: str) -> str:
 @contextmanager
 def migrated_database(prefix: str, migrations_dir: Path) -> Iterator[str]:
     """A new database on the test server, at the latest migration, dropped afterwards."""
-    url = make_url(test_server_url()).set(drivername="postgresql+psycopg2", database=unique_name(f"test_{prefix}"))
+    url = make_url(postgres_server_url()).set(drivername="postgresql+psycopg2", database=unique_name(f"test_{prefix}"))
     rendered = url.render_as_string(hide_password=False)
     ensure_database(rendered)
     try:

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from reservation_service import MIGRATIONS_DIR, create_app
+from reservation_service.config import Settings
+from reservation_service.rooms.events import HANDLERS
+from servicekit.consumer import apply_once
+from servicekit.pytest_plugin import service_settings
+from servicekit.testing import migrated_database
+
+pytest_plugins = ["servicekit.pytest_plugin"]
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with migrated_database("reservation", MIGRATIONS_DIR) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, jwks_url: str) -> Settings:
+    return Settings(
+        service=service_settings("reservation-service", database_url), jwks_url=jwks_url, max_reservation_hours=12
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Flask:
+    return create_app(settings)
+
+
+def room_event(room_id: int, event_type: str = "room_created", version: int = 1, **data: Any) -> dict[str, Any]:
+    state = {"id": room_id, "name": f"Room {room_id}", "capacity": 8, "equipment": [], "timezone": "UTC", "is_active": True}
+    state.update(data)
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event_type": event_type,
+        "occurred_at": "2026-01-01T00:00:00+00:00",
+        "producer": "room-service",
+        "schema_version": 1,
+        "request_id": "test",
+        "aggregate_id": room_id,
+        "version": version,
+        "data": state,
+    }
+
+
+@pytest.fixture
+def apply_event(engine: sa.Engine) -> Callable[[dict[str, Any]], bool]:
+    """Apply an event exactly as the consumer does, in its own transaction."""
+
+    def apply(envelope: dict[str, Any]) -> bool:
+        with Session(engine) as session:
+            return apply_once(session, "room_events", envelope, HANDLERS["room_events"])
+
+    return apply
+
+
+@pytest.fixture
+def room(apply_event: Callable[[dict[str, Any]], bool]) -> int:
+    apply_event(room_event(1))
+    return 1

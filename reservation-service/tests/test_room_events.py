@@ -1,0 +1,51 @@
+"""The room replica, fed by room events: applied once, stale versions ignored, deletions cancel bookings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from tests.conftest import room_event
+from tests.test_reservations import book
+
+
+def replica(engine: sa.Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(sa.text("SELECT id, name, version, is_deleted FROM rooms"))]
+
+
+def test_created_then_updated(apply_event: Callable[..., bool], engine: sa.Engine) -> None:
+    apply_event(room_event(7))
+    apply_event(room_event(7, "room_updated", version=2, name="Renamed"))
+    assert replica(engine) == [(7, "Renamed", 2, False)]
+
+
+def test_redelivered_event_has_no_second_effect(apply_event: Callable[..., bool], engine: sa.Engine) -> None:
+    event = room_event(7)
+    assert apply_event(event) is True
+    assert apply_event(event) is False
+    with engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT count(*) FROM processed_events")) == 1
+
+
+def test_stale_version_is_ignored(apply_event: Callable[..., bool], engine: sa.Engine) -> None:
+    apply_event(room_event(7, "room_updated", version=3, name="Newest"))
+    apply_event(room_event(7, "room_updated", version=2, name="Older"))
+    assert replica(engine) == [(7, "Newest", 3, False)]
+
+
+def test_deleted_room_cancels_pending_reservations(
+    client: FlaskClient, employee: dict[str, str], apply_event: Callable[..., bool], engine: sa.Engine
+) -> None:
+    apply_event(room_event(1))
+    created = book(client, employee, 10, 11).get_json()
+    apply_event(room_event(1, "room_deleted", version=2))
+    assert replica(engine) == [(1, "Room 1", 2, True)]
+    reservation = client.get(f"/reservations/{created['id']}", headers=employee).get_json()
+    assert reservation["status"] == "cancelled" and reservation["cancel_reason"] == "room deleted"
+    with engine.connect() as connection:
+        types = connection.scalars(sa.text("SELECT event_type FROM outbox ORDER BY id")).all()
+    assert types == ["reservation_created", "reservation_cancelled"]
+    assert book(client, employee, 12, 13).get_json()["type"].endswith("/unknown-room")
