@@ -92,6 +92,14 @@ class TestKeys:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
 
+    @property
+    def public_pem(self) -> str:
+        return (
+            self.private_key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+
     def jwks(self) -> dict[str, Any]:
         jwk = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
         return {"keys": [{**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
