@@ -10,9 +10,9 @@ import os
 import subprocess
 import sys
 
-from servicekit.dbadmin import ensure_database, wait_for_server
 from devstack.gateway import render_gateway_config
 from devstack.stack import ROLES, ROOT, StackConfig, child_env, service_command
+from servicekit.dbadmin import ensure_database, wait_for_server
 
 
 def launch_service(config: StackConfig, service: str, role: str) -> None:
@@ -20,7 +20,9 @@ def launch_service(config: StackConfig, service: str, role: str) -> None:
     url = config.database_url(service)
     wait_for_server(url)
     ensure_database(url)
-    subprocess.run(service_command(service, "migrate"), env=child_env(config.service_env(service, "migrate")), check=True)
+    subprocess.run(
+        service_command(service, "migrate"), env=child_env(config.service_env(service, "migrate")), check=True
+    )
     command = service_command(service, role)
     os.execve(command[0], command, env)
 

@@ -48,7 +48,7 @@ def main() -> int:
         BANNER.format(
             gateway=config.gateway_port,
             health_ports=", ".join(map(str, health)),
-            postgres="private, 127.0.0.1:%d (.dev/pgdata)" % config.pg_port if config.private_postgres else "external",
+            postgres=f"private, 127.0.0.1:{config.pg_port} (.dev/pgdata)" if config.private_postgres else "external",
             kafka=config.kafka(),
             **config.web_ports,
         ),

@@ -20,6 +20,6 @@ class Settings:
         env = env or Env()
         return cls(
             service=ServiceSettings.from_env(SERVICE_NAME, env),
-            jwks_url=env.str("JWKS_URL"),
-            max_reservation_hours=env.int("MAX_RESERVATION_HOURS", 12, minimum=1),
+            jwks_url=env.text("JWKS_URL"),
+            max_reservation_hours=env.integer("MAX_RESERVATION_HOURS", 12, minimum=1),
         )

@@ -38,7 +38,14 @@ def app(settings: Settings) -> Flask:
 
 
 def room_event(room_id: int, event_type: str = "room_created", version: int = 1, **data: Any) -> dict[str, Any]:
-    state = {"id": room_id, "name": f"Room {room_id}", "capacity": 8, "equipment": [], "timezone": "UTC", "is_active": True}
+    state = {
+        "id": room_id,
+        "name": f"Room {room_id}",
+        "capacity": 8,
+        "equipment": [],
+        "timezone": "UTC",
+        "is_active": True,
+    }
     state.update(data)
     return {
         "event_id": str(uuid.uuid4()),

@@ -29,7 +29,9 @@ def kafka_settings() -> KafkaSettings:
 
 @pytest.fixture
 def consumer(settings: Settings, kafka_settings: KafkaSettings) -> Iterator[EventConsumer]:
-    consumer = EventConsumer(settings.service, kafka_settings, HANDLERS, ConsumerConfig(max_attempts=2, retry_backoff_s=0.05))
+    consumer = EventConsumer(
+        settings.service, kafka_settings, HANDLERS, ConsumerConfig(max_attempts=2, retry_backoff_s=0.05)
+    )
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
     yield consumer

@@ -74,8 +74,14 @@ def test_back_to_back_bookings_are_fine(client: FlaskClient, employee: dict[str,
     ],
 )
 def test_rule_violations_are_422(
-    client: FlaskClient, employee: dict[str, str], room: int, engine: sa.Engine, start: float, end: float,
-    fields: dict[str, Any], bad_field: str,
+    client: FlaskClient,
+    employee: dict[str, str],
+    room: int,
+    engine: sa.Engine,
+    start: float,
+    end: float,
+    fields: dict[str, Any],
+    bad_field: str,
 ) -> None:
     response = book(client, employee, start, end, **fields)
     assert response.status_code == 422

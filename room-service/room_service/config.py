@@ -17,4 +17,4 @@ class Settings:
     @classmethod
     def from_env(cls, env: Env | None = None) -> Settings:
         env = env or Env()
-        return cls(service=ServiceSettings.from_env(SERVICE_NAME, env), jwks_url=env.str("JWKS_URL"))
+        return cls(service=ServiceSettings.from_env(SERVICE_NAME, env), jwks_url=env.text("JWKS_URL"))

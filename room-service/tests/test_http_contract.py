@@ -55,7 +55,13 @@ def test_health_readiness_and_documents(client: FlaskClient) -> None:
 
 
 def test_bad_tokens_are_401(client: FlaskClient, keys) -> None:  # type: ignore[no-untyped-def]
-    for token in ["garbage", keys.token(exp=1), keys.token(aud="other"), keys.token(iss="other"), keys.token(role="root")]:
+    for token in [
+        "garbage",
+        keys.token(exp=1),
+        keys.token(aud="other"),
+        keys.token(iss="other"),
+        keys.token(role="root"),
+    ]:
         response = client.get("/rooms", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, token
         assert response.headers["WWW-Authenticate"].startswith("Bearer")

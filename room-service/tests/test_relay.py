@@ -87,7 +87,9 @@ def test_second_relay_stands_by_while_the_first_holds_the_lock(
     database_url: str, kafka_settings: KafkaSettings, relay: Relay
 ) -> None:
     wait_until(lambda: relay.heartbeat.state.get("active") is True)
-    standby = Relay(ServiceSettings(SERVICE_NAME, database_url, "INFO", "i", "a"), kafka_settings, ["room_events"], RelayConfig())
+    standby = Relay(
+        ServiceSettings(SERVICE_NAME, database_url, "INFO", "i", "a"), kafka_settings, ["room_events"], RelayConfig()
+    )
     thread = threading.Thread(target=standby.run, daemon=True)
     thread.start()
     wait_until(lambda: "active" in standby.heartbeat.state)

@@ -23,7 +23,9 @@ def test_admin_creates_room_with_location_and_normalised_equipment(client: Flask
     assert client.get(response.headers["Location"], headers=admin).get_json() == body
 
 
-def test_room_created_event_is_staged_in_the_outbox(client: FlaskClient, admin: dict[str, str], engine: sa.Engine) -> None:
+def test_room_created_event_is_staged_in_the_outbox(
+    client: FlaskClient, admin: dict[str, str], engine: sa.Engine
+) -> None:
     room = create(client, admin, timezone="Europe/Berlin").get_json()
     with engine.connect() as connection:
         rows = connection.execute(sa.text("SELECT topic, key, event_type, payload, sent_at FROM outbox")).all()

@@ -21,7 +21,7 @@ class Settings:
         env = env or Env()
         return cls(
             service=ServiceSettings.from_env(SERVICE_NAME, env),
-            signing_key_pem=env.str("JWT_SIGNING_KEY"),
-            previous_public_keys_pem=env.str("JWT_PREVIOUS_PUBLIC_KEYS", ""),
-            access_token_ttl_s=env.int("ACCESS_TOKEN_TTL_SECONDS", 900, minimum=60),
+            signing_key_pem=env.text("JWT_SIGNING_KEY"),
+            previous_public_keys_pem=env.text("JWT_PREVIOUS_PUBLIC_KEYS", ""),
+            access_token_ttl_s=env.integer("ACCESS_TOKEN_TTL_SECONDS", 900, minimum=60),
         )

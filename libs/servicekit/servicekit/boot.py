@@ -41,16 +41,23 @@ def main(service: ServiceProcesses, argv: list[str] | None = None) -> int:
         if command == "web":
             os.execv(
                 sys.executable,
-                [sys.executable, "-m", "gunicorn", "-c", "python:servicekit.gunicorn_conf", f"{service.package}.wsgi:app"],
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "python:servicekit.gunicorn_conf",
+                    f"{service.package}.wsgi:app",
+                ],
             )
         elif command == "migrate":
             upgrade(service.migrations_dir, settings.database_url)
         elif command == "relay":
             kafka = KafkaSettings.from_env(env)
-            run_relay(settings, kafka, list(service.published_topics), env.int("HEALTH_PORT", 9000))
+            run_relay(settings, kafka, list(service.published_topics), env.integer("HEALTH_PORT", 9000))
         elif command == "consumer" and service.consumer_handlers is not None:
             kafka = KafkaSettings.from_env(env)
-            run_consumer(settings, kafka, service.consumer_handlers(), env.int("HEALTH_PORT", 9001))
+            run_consumer(settings, kafka, service.consumer_handlers(), env.integer("HEALTH_PORT", 9001))
     except ConfigError as error:
         print(f"{service.name}: configuration error: {error}", file=sys.stderr)
         return 78  # EX_CONFIG

@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
 from kafka.consumer.fetcher import ConsumerRecord
 from prometheus_client import Counter
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicekit.context import request_id_var
 from servicekit.health_server import Heartbeat, serve_health
-from servicekit.topics import ensure_topics
 from servicekit.settings import KafkaSettings, ServiceSettings
+from servicekit.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,7 @@ APPLIED = Counter("consumer_events_applied_total", "Events applied", ["topic", "
 DUPLICATES = Counter("consumer_events_duplicate_total", "Redelivered events skipped", ["topic"])
 DEAD_LETTERED = Counter("consumer_events_dead_lettered_total", "Events sent to a dead-letter topic", ["topic"])
 
-processed_events = sa.table(
-    "processed_events", sa.column("event_id"), sa.column("topic"), sa.column("processed_at")
-)
+processed_events = sa.table("processed_events", sa.column("event_id"), sa.column("topic"), sa.column("processed_at"))
 
 
 class PoisonMessage(Exception):
@@ -64,7 +63,7 @@ def apply_once(session: Session, topic: str, envelope: Mapping[str, Any], handle
     """Apply an event in one transaction with its processed_events record; False if it was already applied."""
     with session.begin():
         inserted = session.execute(
-            sa.dialects.postgresql.insert(processed_events)
+            postgresql.insert(processed_events)
             .values(event_id=envelope["event_id"], topic=topic)
             .on_conflict_do_nothing()
             .returning(processed_events.c.event_id)
@@ -102,7 +101,7 @@ class EventConsumer:
         consumer = KafkaConsumer(
             *self.handlers,
             bootstrap_servers=self.kafka.bootstrap_servers,
-                reconnect_backoff_max_ms=2000,
+            reconnect_backoff_max_ms=2000,
             group_id=f"{self.kafka.topic_prefix}{self.service.service_name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -163,7 +162,8 @@ class EventConsumer:
                 time.sleep(self.config.retry_backoff_s * 2 ** (attempt - 1))
 
     def _dead_letter(self, record: ConsumerRecord, dlq: KafkaProducer, error: Exception) -> None:
-        headers = list(record.headers or []) + [
+        headers = [
+            *(record.headers or []),
             ("dlq_error", str(error).encode()[:2000]),
             ("dlq_trace", "".join(traceback.format_exception(error)).encode()[:8000]),
             ("dlq_source", f"{record.topic}:{record.partition}:{record.offset}".encode()),

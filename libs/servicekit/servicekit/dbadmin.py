@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import psycopg2
@@ -36,16 +37,16 @@ def ensure_database(url: str) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
             if cursor.fetchone() is None:
-                try:
+                with contextlib.suppress(psycopg2.errors.DuplicateDatabase):  # another launcher was first
                     cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-                except psycopg2.errors.DuplicateDatabase:
-                    pass  # another launcher created it first
     finally:
         connection.close()
 
 
 def drop_database(url: str) -> None:
     name = make_url(url).database
+    if not name:
+        raise ValueError(f"no database name in {url!r}")
     connection = psycopg2.connect(_server_dsn(url))
     connection.autocommit = True
     try:

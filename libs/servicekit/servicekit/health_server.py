@@ -28,7 +28,7 @@ class Heartbeat:
 
 def serve_health(port: int, heartbeat: Heartbeat) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             if self.path == "/healthz":
                 ok = heartbeat.healthy()
                 body = json.dumps({"status": "ok" if ok else "stalled", **heartbeat.state}, default=str).encode()

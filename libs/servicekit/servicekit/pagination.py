@@ -32,11 +32,11 @@ def page_envelope_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Sch
 
 def paginate(
     session: Session,
-    statement: sa.Select[Any],
+    statement: sa.Select[*tuple[Any, ...]],
     *,
     page: int,
     per_page: int,
-    render: Callable[[sa.Row[Any]], Any] = lambda row: row[0],
+    render: Callable[[sa.Row[*tuple[Any, ...]]], Any] = lambda row: row[0],
 ) -> dict[str, Any]:
     """Run a select (already in a stable order) for one page, with the total count."""
     total = session.scalar(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())) or 0

@@ -100,8 +100,9 @@ def http_exception_problem(error: HTTPException) -> Problem:
         return validation_problem(errors)
     detail = error.description or HTTPStatus(status).description
     headers = {}
-    if status == 405 and getattr(error, "valid_methods", None):
-        headers["Allow"] = ", ".join(sorted(error.valid_methods or []))
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(sorted(valid_methods))
     if status == 400 and errors is not None:
         detail = "The request body is not valid JSON."
     return Problem(status, detail, headers=headers)

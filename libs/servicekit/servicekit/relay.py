@@ -18,10 +18,10 @@ from kafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
 
 from servicekit.health_server import Heartbeat, serve_health
-from servicekit.topics import ensure_topics
 from servicekit.outbox import NOTIFY_CHANNEL
 from servicekit.serialization import dumps
 from servicekit.settings import KafkaSettings, ServiceSettings
+from servicekit.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,8 @@ class Relay:
         while not self.stopping:
             with conn.cursor() as cur:
                 cur.execute("SELECT pg_try_advisory_lock(%s)", (key,))
-                acquired = bool(cur.fetchone()[0])
+                row = cur.fetchone()
+                acquired = bool(row and row[0])
             conn.commit()
             if acquired:
                 return True

@@ -20,7 +20,7 @@ class Env:
 
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
-    def str(self, name: str, default: object = _UNSET) -> str:
+    def text(self, name: str, default: object = _UNSET) -> str:
         value = self.environ.get(name, "").strip()
         if value:
             return value
@@ -28,8 +28,8 @@ class Env:
             raise ConfigError(f"environment variable {name} is required")
         return str(default)
 
-    def int(self, name: str, default: object = _UNSET, *, minimum: int | None = None) -> int:
-        raw = self.str(name, default)
+    def integer(self, name: str, default: object = _UNSET, *, minimum: int | None = None) -> int:
+        raw = self.text(name, default)
         try:
             value = int(raw)
         except ValueError:
@@ -38,23 +38,23 @@ class Env:
             raise ConfigError(f"environment variable {name} must be at least {minimum}")
         return value
 
-    def float(self, name: str, default: object = _UNSET) -> float:
-        raw = self.str(name, default)
+    def number(self, name: str, default: object = _UNSET) -> float:
+        raw = self.text(name, default)
         try:
             return float(raw)
         except ValueError:
             raise ConfigError(f"environment variable {name} must be a number, got {raw!r}") from None
 
-    def bool(self, name: str, default: bool = False) -> bool:
-        raw = self.str(name, "true" if default else "false").lower()
+    def flag(self, name: str, default: bool = False) -> bool:
+        raw = self.text(name, "true" if default else "false").lower()
         if raw in {"1", "true", "yes", "on"}:
             return True
         if raw in {"0", "false", "no", "off"}:
             return False
         raise ConfigError(f"environment variable {name} must be true or false, got {raw!r}")
 
-    def list(self, name: str, default: str = "") -> list[str]:
-        return [item.strip() for item in self.str(name, default).split(",") if item.strip()]
+    def items(self, name: str, default: str = "") -> list[str]:
+        return [item.strip() for item in self.text(name, default).split(",") if item.strip()]
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -75,10 +75,10 @@ class KafkaSettings:
     @classmethod
     def from_env(cls, env: Env) -> KafkaSettings:
         return cls(
-            bootstrap_servers=env.str("KAFKA_BOOTSTRAP_SERVERS"),
-            topic_prefix=env.str("KAFKA_TOPIC_PREFIX", ""),
-            partitions=env.int("KAFKA_TOPIC_PARTITIONS", 3, minimum=1),
-            replication_factor=env.int("KAFKA_REPLICATION_FACTOR", 1, minimum=1),
+            bootstrap_servers=env.text("KAFKA_BOOTSTRAP_SERVERS"),
+            topic_prefix=env.text("KAFKA_TOPIC_PREFIX", ""),
+            partitions=env.integer("KAFKA_TOPIC_PARTITIONS", 3, minimum=1),
+            replication_factor=env.integer("KAFKA_REPLICATION_FACTOR", 1, minimum=1),
         )
 
     def topic(self, name: str) -> str:
@@ -100,8 +100,8 @@ class ServiceSettings:
         env = env or Env()
         return cls(
             service_name=service_name,
-            database_url=sqlalchemy_url(env.str("DATABASE_URL")),
-            log_level=env.str("LOG_LEVEL", "INFO").upper(),
-            jwt_issuer=env.str("JWT_ISSUER", "meeting-room-system"),
-            jwt_audience=env.str("JWT_AUDIENCE", "meeting-room-api"),
+            database_url=sqlalchemy_url(env.text("DATABASE_URL")),
+            log_level=env.text("LOG_LEVEL", "INFO").upper(),
+            jwt_issuer=env.text("JWT_ISSUER", "meeting-room-system"),
+            jwt_audience=env.text("JWT_AUDIENCE", "meeting-room-api"),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -28,10 +29,8 @@ def ensure_topics(settings: KafkaSettings, names: Iterable[str], *, timeout_s: f
                 missing = [name for name in wanted if name not in existing]
                 if missing:
                     new = [NewTopic(n, settings.partitions, settings.replication_factor) for n in missing]
-                    try:
+                    with contextlib.suppress(TopicAlreadyExistsError):  # another process was first
                         admin.create_topics(new)
-                    except TopicAlreadyExistsError:
-                        pass
                     log.info("created topics", extra={"topics": missing})
                 return
             finally:

@@ -14,8 +14,8 @@ from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from servicekit.auth import TokenVerifier, install_authentication
-from servicekit.converters import IdConverter
 from servicekit.context import clean_request_id, request_id_var, user_id_var
+from servicekit.converters import IdConverter
 from servicekit.db import db
 from servicekit.docs import docs_blueprint
 from servicekit.health import register_health

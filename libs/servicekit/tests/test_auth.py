@@ -48,7 +48,7 @@ def forgeries(keys: TestKeys) -> dict[str, str]:
     claims = keys.claims(1, "admin")
     serializable = {**claims, "iat": int(claims["iat"].timestamp()), "exp": int(claims["exp"].timestamp())}
     valid = keys.token(1, "employee")
-    head, body, signature = valid.split(".")
+    head, _, signature = valid.split(".")
     tampered_body = _b64({**serializable, "role": "admin"})
     return {
         "alg none": f"{_b64({'alg': 'none', 'kid': keys.kid})}.{_b64(serializable)}.",

@@ -17,23 +17,23 @@ def test_nested_marshmallow_errors_flatten_to_field_paths() -> None:
 
 def test_missing_required_setting_fails_fast_with_its_name() -> None:
     with pytest.raises(ConfigError, match="DATABASE_URL"):
-        Env({}).str("DATABASE_URL")
+        Env({}).text("DATABASE_URL")
 
 
 @pytest.mark.parametrize("raw", ["abc", "1.5", ""])
 def test_malformed_integer_setting_is_refused(raw: str) -> None:
     env = Env({"PORT": raw})
     with pytest.raises(ConfigError):
-        env.int("PORT")
+        env.integer("PORT")
 
 
 def test_defaults_and_bounds() -> None:
     env = Env({"A": " 5 ", "FLAG": "yes"})
-    assert env.int("A") == 5 and env.int("B", 7) == 7 and env.bool("FLAG") is True
+    assert env.integer("A") == 5 and env.integer("B", 7) == 7 and env.flag("FLAG") is True
     with pytest.raises(ConfigError):
-        env.int("A", minimum=10)
+        env.integer("A", minimum=10)
     with pytest.raises(ConfigError):
-        Env({"FLAG": "maybe"}).bool("FLAG")
+        Env({"FLAG": "maybe"}).flag("FLAG")
 
 
 def test_postgres_urls_get_the_psycopg2_driver() -> None:

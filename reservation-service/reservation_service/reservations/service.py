@@ -99,7 +99,9 @@ def _check_capacity(attendees: int, room: RoomReplica) -> None:
         raise validation_problem([{"field": "attendees", "message": f"The room holds at most {room.capacity} people."}])
 
 
-def conflicts(session: Session, *, room: RoomReplica, start: datetime, end: datetime, viewer: Principal) -> list[dict[str, Any]]:
+def conflicts(
+    session: Session, *, room: RoomReplica, start: datetime, end: datetime, viewer: Principal
+) -> list[dict[str, Any]]:
     """The confirmed reservations overlapping [start, end); ids only where the viewer may see them."""
     rows = session.scalars(
         sa.select(Reservation)
@@ -109,7 +111,10 @@ def conflicts(session: Session, *, room: RoomReplica, start: datetime, end: date
     ).all()
     out = []
     for row in rows:
-        item: dict[str, Any] = {"start_time": in_zone(row.start_time, room.timezone), "end_time": in_zone(row.end_time, room.timezone)}
+        item: dict[str, Any] = {
+            "start_time": in_zone(row.start_time, room.timezone),
+            "end_time": in_zone(row.end_time, room.timezone),
+        }
         if viewer.is_admin or row.user_id == viewer.user_id:
             item = {"id": row.id, **item}
         out.append(item)

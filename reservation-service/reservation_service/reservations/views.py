@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from reservation_service.reservations import service
 from reservation_service.reservations.models import ReservationCreate, ReservationListQuery, ReservationRead
 from servicekit.auth import current_principal
-from servicekit.db import db
+from servicekit.db import current_session
 from servicekit.pagination import page_envelope_schema
 from servicekit.schemas import ProblemSchema
 
@@ -23,7 +23,7 @@ ReservationPage = page_envelope_schema(ReservationRead, "ReservationPage")
 @blp.response(200, ReservationPage)
 def list_reservations(query: dict[str, Any]) -> dict[str, Any]:
     """The caller's reservations (admins: everyone's), by start time."""
-    return service.list_visible(db.session, viewer=current_principal(), **query)
+    return service.list_visible(current_session(), viewer=current_principal(), **query)
 
 
 @blp.post("")
@@ -33,12 +33,12 @@ def list_reservations(query: dict[str, Any]) -> dict[str, Any]:
 def create_reservation(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Book a room."""
     reservation, room = service.create_reservation(
-        db.session,
+        current_session(),
         reservation_in=body,
         user=current_principal(),
         max_hours=current_app.extensions["reservation_settings"].max_reservation_hours,
     )
-    db.session.commit()
+    current_session().commit()
     location = url_for("reservations.get_reservation", reservation_id=reservation.id)
     return service.to_dict(reservation, room.timezone), {"Location": location}
 
@@ -47,5 +47,5 @@ def create_reservation(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
 @blp.response(200, ReservationRead)
 def get_reservation(reservation_id: int) -> dict[str, Any]:
     """One reservation of the caller's (admins: anyone's)."""
-    reservation, room = service.get_visible(db.session, reservation_id, current_principal())
+    reservation, room = service.get_visible(current_session(), reservation_id, current_principal())
     return service.to_dict(reservation, room.timezone)

@@ -23,14 +23,16 @@ def upsert_room(session: Session, envelope: Mapping[str, Any], *, deleted: bool 
     values = {key: data.get(key) for key in REPLICATED}
     values["equipment"] = values["equipment"] or []
     values["timezone"] = values["timezone"] or "UTC"
-    values.update(id=int(envelope["aggregate_id"]), version=int(envelope["version"]), is_deleted=deleted, updated_at=utcnow())
+    values.update(
+        id=int(envelope["aggregate_id"]), version=int(envelope["version"]), is_deleted=deleted, updated_at=utcnow()
+    )
     statement = insert(RoomReplica).values(**values)
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=[RoomReplica.id],
         set_={key: statement.excluded[key] for key in values if key != "id"},
         where=RoomReplica.version < statement.excluded.version,
     ).returning(RoomReplica.id)
-    return session.execute(statement).first() is not None
+    return session.execute(upsert).first() is not None
 
 
 def on_room_changed(session: Session, envelope: Mapping[str, Any]) -> None:

@@ -41,7 +41,7 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-class Equipment(ma.fields.Field):
+class Equipment(ma.fields.Field[list[str]]):
     """A list of tags, or the original API's comma-separated string; stored as unique lower-case tags."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:

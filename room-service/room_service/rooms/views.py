@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from room_service.rooms import service
 from room_service.rooms.models import Room, RoomCreate, RoomListQuery, RoomRead
 from servicekit.auth import admin_only
-from servicekit.db import db
+from servicekit.db import current_session
 from servicekit.pagination import page_envelope_schema
 
 blp = Blueprint("rooms", __name__, url_prefix="/rooms", description="Meeting rooms")
@@ -22,7 +22,7 @@ RoomPage = page_envelope_schema(RoomRead, "RoomPage")
 @blp.response(200, RoomPage)
 def list_rooms(query: dict[str, Any]) -> dict[str, Any]:
     """List rooms, in id order."""
-    return service.list_rooms(db.session, **query)
+    return service.list_rooms(current_session(), **query)
 
 
 @blp.post("")
@@ -31,8 +31,8 @@ def list_rooms(query: dict[str, Any]) -> dict[str, Any]:
 @blp.response(201, RoomRead)
 def create_room(body: dict[str, Any]) -> tuple[Room, dict[str, str]]:
     """Create a room (admin)."""
-    room = service.create_room(db.session, room_in=body)
-    db.session.commit()
+    room = service.create_room(current_session(), room_in=body)
+    current_session().commit()
     return room, {"Location": url_for("rooms.get_room", room_id=room.id)}
 
 
@@ -40,4 +40,4 @@ def create_room(body: dict[str, Any]) -> tuple[Room, dict[str, str]]:
 @blp.response(200, RoomRead)
 def get_room(room_id: int) -> Room:
     """One room."""
-    return service.get_room(db.session, room_id)
+    return service.get_room(current_session(), room_id)

@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from servicekit.auth import current_principal
-from servicekit.db import db
+from servicekit.db import current_session
 from user_service.users import service
 from user_service.users.models import ProfileUpdate, User, UserRead
 
@@ -15,7 +15,7 @@ blp = Blueprint("users", __name__, url_prefix="/users", description="The signed-
 
 
 def _me() -> User:
-    return service.get_user(db.session, current_principal().user_id)
+    return service.get_user(current_session(), current_principal().user_id)
 
 
 @blp.get("/profile")
@@ -31,6 +31,6 @@ def get_profile() -> User:
 @blp.response(200, UserRead)
 def update_profile(body: dict[str, Any]) -> User:
     """Change the signed-in user's name."""
-    user = service.update_profile(db.session, _me(), name=body["name"])
-    db.session.commit()
+    user = service.update_profile(current_session(), _me(), name=body["name"])
+    current_session().commit()
     return user
