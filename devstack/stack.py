@@ -29,6 +29,7 @@ class StackConfig:
     gateway_port: int = 8080
     web_ports: dict[str, int] = field(default_factory=lambda: {"user": 5000, "room": 5001, "reservation": 5002})
     health_base_port: int = 9100
+    health_ports: dict[str, int] = field(default_factory=dict)  # "reservation-consumer": port, overriding the base
     database_urls: dict[str, str] = field(default_factory=dict)
     kafka_bootstrap_servers: str = ""
     topic_prefix: str = ""
@@ -62,6 +63,8 @@ class StackConfig:
         return self.kafka_bootstrap_servers or f"127.0.0.1:{self.kafka_port}"
 
     def health_port(self, service: str, role: str) -> int:
+        if f"{service}-{role}" in self.health_ports:
+            return self.health_ports[f"{service}-{role}"]
         index = [(s, r) for s in SERVICES for r in ROLES[s] if r != "web"].index((service, role))
         return self.health_base_port + index
 

@@ -81,7 +81,6 @@ class Relay:
                 enable_idempotence=True,
                 linger_ms=5,
                 max_block_ms=10000,
-                key_serializer=str.encode,
             )
         return self._producer
 
@@ -139,7 +138,8 @@ class Relay:
             if payload.get("request_id"):
                 headers.append(("request_id", payload["request_id"].encode()))
             value = dumps(payload).encode()
-            futures.append((row_id, producer.send(self.kafka.topic(topic), key=key, value=value, headers=headers)))
+            future = producer.send(self.kafka.topic(topic), key=key.encode(), value=value, headers=headers)
+            futures.append((row_id, future))
         producer.flush(timeout=30)
         sent: list[int] = []
         failure: Exception | None = None

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# `make test`: start throwaway PostgreSQL and Kafka (unless TEST_POSTGRES_URL and
+# TEST_KAFKA_BOOTSTRAP_SERVERS name existing ones), then run every suite.
+#
+#   scripts/test.sh          lint, then every test suite
+#   scripts/test.sh lint     ruff and mypy only
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${ROOT}"
+VENV_BIN="${ROOT}/.venv/bin"
+TEST_DIR="${ROOT}/.dev/test"
+TEST_PG_PORT="${TEST_PG_PORT:-55432}"
+TEST_KAFKA_PORT="${TEST_KAFKA_PORT:-29092}"
+TEST_KAFKA_CONTROLLER_PORT="${TEST_KAFKA_CONTROLLER_PORT:-29093}"
+REPORTS="${ROOT}/.dev/reports"
+
+lint() {
+    echo "== ruff"
+    "${VENV_BIN}/ruff" check .
+    "${VENV_BIN}/ruff" format --check .
+    echo "== mypy"
+    "${VENV_BIN}/mypy" libs/servicekit/servicekit user-service/user_service room-service/room_service \
+        reservation-service/reservation_service devstack
+}
+
+started_pg=""
+started_kafka=""
+servers_job=""
+suites_ran=""
+cleanup() {
+    # Let a start still in progress finish first, or it would outlive us.
+    if [[ -n "${servers_job}" ]]; then wait "${servers_job}" 2>/dev/null || true; fi
+    if [[ -n "${started_kafka}" ]]; then scripts/kafka.sh stop "${TEST_DIR}/kafka" || true; fi
+    if [[ -n "${started_pg}" ]]; then scripts/postgres.sh stop "${TEST_DIR}/pgdata" || true; fi
+    if [[ -n "${suites_ran}" ]]; then summarize; fi
+}
+
+# Decided in this shell (so the exports and the cleanup flags stick); started in the background.
+plan_servers() {
+    if [[ -z "${TEST_POSTGRES_URL:-}" ]]; then
+        started_pg=1
+        export TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:${TEST_PG_PORT}/postgres"
+    fi
+    if [[ -z "${TEST_KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
+        started_kafka=1
+        export TEST_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:${TEST_KAFKA_PORT}"
+    fi
+}
+
+start_servers() {
+    mkdir -p "${TEST_DIR}"
+    if [[ -n "${started_pg}" ]]; then
+        scripts/postgres.sh stop "${TEST_DIR}/pgdata" >/dev/null 2>&1 || true
+        rm -rf "${TEST_DIR}/pgdata"
+        PG_FAST=1 scripts/postgres.sh start "${TEST_DIR}/pgdata" "${TEST_PG_PORT}"
+    fi
+    if [[ -n "${started_kafka}" ]]; then
+        scripts/kafka.sh stop "${TEST_DIR}/kafka" >/dev/null 2>&1 || true
+        rm -rf "${TEST_DIR}/kafka"
+        scripts/kafka.sh start "${TEST_DIR}/kafka" "${TEST_KAFKA_PORT}" "${TEST_KAFKA_CONTROLLER_PORT}"
+    fi
+    scripts/postgres.sh wait "$(python3 -c 'import sys, urllib.parse as u; print(u.urlparse(sys.argv[1]).port or 5432)' "${TEST_POSTGRES_URL}")" 60
+    scripts/kafka.sh wait "${TEST_KAFKA_BOOTSTRAP_SERVERS##*:}" 120
+}
+
+# Each suite runs in its own pytest process: every service registers its own tables in the
+# shared SQLAlchemy metadata, and the reservation service's room replica shares a table name
+# with the room service.
+run_suites() {
+    mkdir -p "${REPORTS}"
+    rm -f "${REPORTS}"/junit-*.xml "${REPORTS}"/.coverage.*
+    local suite name status=0
+    for suite in libs/servicekit/tests user-service/tests room-service/tests reservation-service/tests tests; do
+        name="$(basename "$(dirname "${suite}")")"
+        [[ "${suite}" == tests ]] && name=system
+        echo "== pytest ${suite}"
+        "${VENV_BIN}/pytest" "${suite}" -q \
+            --junitxml="${REPORTS}/junit-${name}.xml" \
+            --cov --cov-report= --cov-config="${ROOT}/pyproject.toml" \
+            -o cache_dir="${ROOT}/.dev/pytest-cache" || status=$?
+        [[ -f .coverage ]] && mv .coverage "${REPORTS}/.coverage.${name}"
+    done
+    "${VENV_BIN}/coverage" combine --keep -q "${REPORTS}"/.coverage.* && "${VENV_BIN}/coverage" xml -q -o coverage.xml || true
+    suites_ran=1
+    return "${status}"
+}
+
+# One closing line for the whole run, counted from every suite's JUnit report.
+summarize() {
+    "${VENV_BIN}/python" - "${REPORTS}"/junit-*.xml <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+
+totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+for path in sys.argv[1:]:
+    for suite in ET.parse(path).getroot().iter("testsuite"):
+        for key in totals:
+            totals[key] += int(suite.get(key, 0))
+failed = totals["failures"] + totals["errors"]
+passed = totals["tests"] - failed - totals["skipped"]
+print(f"total: {passed} passed, {failed} failed, {totals['skipped']} skipped")
+PY
+}
+
+main() {
+    if [[ "${1:-}" == lint ]]; then
+        lint
+        return
+    fi
+    trap cleanup EXIT
+    plan_servers
+    start_servers &
+    servers_job=$!
+    lint
+    wait "${servers_job}"
+    servers_job=""
+    run_suites
+}
+
+main "$@"

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.harness import Stack, system_stack_config
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    log_dir = tmp_path_factory.mktemp("stack")
+    stack = Stack(system_stack_config(log_dir), log_dir)
+    stack.create_databases()
+    try:
+        stack.start_all()
+        yield stack
+    finally:
+        stack.stop_all()
+        stack.drop_databases()
+
+
+@pytest.fixture(scope="session")
+def admin_token(stack: Stack) -> str:
+    return stack.token("admin@example.com", "admin")
+
+
+@pytest.fixture(scope="session")
+def admin(admin_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {admin_token}"}
+
+
+@pytest.fixture(scope="session")
+def employee(stack: Stack) -> dict[str, str]:
+    return {"Authorization": f"Bearer {stack.token('employee@example.com', 'employee')}"}

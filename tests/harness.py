@@ -1,0 +1,139 @@
+"""A whole stack for system tests: real processes on free ports, each startable, stoppable and killable."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from devstack.gateway import render_gateway_config
+from devstack.stack import ROLES, ROOT, SERVICES, StackConfig, child_env, service_command
+from servicekit.dbadmin import drop_database, ensure_database
+from servicekit.testing import free_port, kafka_servers, postgres_server_url, unique_name
+
+PROCESS_NAMES = [f"{s}-{r}" for s in SERVICES for r in ROLES[s]] + ["gateway"]
+
+
+def system_stack_config(log_dir: Path) -> StackConfig:
+    from sqlalchemy.engine import make_url
+
+    server = make_url(postgres_server_url())
+    run_id = unique_name("sys")
+    return StackConfig(
+        dev_dir=log_dir,
+        gateway_port=free_port(),
+        web_ports={name: free_port() for name in SERVICES},
+        health_ports={name: free_port() for name in PROCESS_NAMES if not name.endswith(("-web", "gateway"))},
+        database_urls={
+            name: server.set(database=f"{run_id}_{name}").render_as_string(hide_password=False) for name in SERVICES
+        },
+        kafka_bootstrap_servers=kafka_servers(),
+        topic_prefix=f"{run_id}.",
+        web_concurrency=1,
+        # Tests share one client address; keep the auth limit out of their way except where a test lowers it.
+        extra_env={"GATEWAY_AUTH_RATE": "1000r/s", "GATEWAY_AUTH_BURST": "1000"},
+    )
+
+
+@dataclass
+class Stack:
+    config: StackConfig
+    log_dir: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.config.gateway_port}"
+
+    def web(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.config.web_ports[service]}"
+
+    def health(self, name: str) -> str:
+        service, role = name.split("-")
+        return f"http://127.0.0.1:{self.config.health_port(service, role)}"
+
+    def log(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def create_databases(self) -> None:
+        for service in SERVICES:
+            url = self.config.database_url(service)
+            ensure_database(url)
+            env = child_env(self.config.service_env(service, "migrate"))
+            subprocess.run(service_command(service, "migrate"), env=env, check=True, capture_output=True)
+
+    def drop_databases(self) -> None:
+        for service in SERVICES:
+            drop_database(self.config.database_url(service))
+
+    def start(self, name: str, wait: bool = True) -> None:
+        assert name not in self.processes or self.processes[name].poll() is not None, f"{name} is running"
+        if name == "gateway":
+            conf = render_gateway_config(self.config)
+            command = [str(ROOT / "scripts" / "gateway.sh"), "run", str(conf), str(conf.parent)]
+            env = child_env({})
+        else:
+            service, role = name.split("-")
+            command, env = service_command(service, role), child_env(self.config.service_env(service, role))
+        log = self.log(name).open("ab")
+        self.processes[name] = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        if wait:
+            self.wait_ready(name)
+
+    def wait_ready(self, name: str, timeout_s: float = 60) -> None:
+        url = {
+            "gateway": f"{self.gateway}/healthz",
+        }.get(name) or (
+            f"{self.web(name.split('-')[0])}/readyz" if name.endswith("-web") else f"{self.health(name)}/healthz"
+        )
+        deadline = time.monotonic() + timeout_s
+        while True:
+            process = self.processes[name]
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.tail(name)}")
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} not ready at {url}:\n{self.tail(name)}")
+            time.sleep(0.1)
+
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 30) -> int:
+        process = self.processes[name]
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        return process.returncode
+
+    def kill(self, name: str) -> int:
+        return self.stop(name, signal.SIGKILL)
+
+    def start_all(self) -> None:
+        for name in PROCESS_NAMES:
+            self.start(name, wait=False)
+        for name in PROCESS_NAMES:
+            self.wait_ready(name)
+
+    def stop_all(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.stop(name)
+
+    def tail(self, name: str, lines: int = 30) -> str:
+        path = self.log(name)
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
+
+    def token(self, email: str, role: str) -> str:
+        env = child_env(self.config.service_env("user", "migrate"))
+        command = [service_command("user", "web")[0], "-m", "flask", "--app", "user_service", "users", "token", email]
+        result = subprocess.run([*command, "--role", role], env=env, check=True, capture_output=True, text=True)
+        return result.stdout.strip()

@@ -1,0 +1,97 @@
+"""The gateway's routes and the HTTP contract every service keeps, seen from outside."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.harness import SERVICES, Stack
+
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+
+
+def assert_problem(response: requests.Response, status: int) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert response.json()["status"] == status
+    for header, value in SECURITY_HEADERS.items():
+        assert response.headers[header] == value
+    assert response.headers["Referrer-Policy"]
+    assert response.headers["X-Request-ID"]
+
+
+@pytest.mark.parametrize("path", ["/nowhere", "/roomsx", "/healthz/x", "/readyz", "/metrics", "/rooms/../readyz"])
+def test_unrouted_paths_are_404_problem(stack: Stack, path: str) -> None:
+    assert_problem(requests.get(f"{stack.gateway}{path}", timeout=10), 404)
+
+
+def test_service_errors_pass_through_as_problems(stack: Stack, admin: dict[str, str]) -> None:
+    assert_problem(requests.delete(f"{stack.gateway}/rooms", headers=admin, timeout=10), 405)
+    text = {**admin, "Content-Type": "text/plain"}
+    assert_problem(requests.post(f"{stack.gateway}/rooms", data="hello", headers=text, timeout=10), 415)
+    malformed = {**admin, "Content-Type": "application/json"}
+    assert_problem(requests.post(f"{stack.gateway}/rooms", data="{nope", headers=malformed, timeout=10), 400)
+    assert_problem(requests.get(f"{stack.gateway}/rooms/abc", headers=admin, timeout=10), 404)
+    assert_problem(requests.get(f"{stack.gateway}/reservations/1", headers=admin, timeout=10), 404)
+
+
+def test_body_over_one_mebibyte_is_413_problem(stack: Stack, admin: dict[str, str]) -> None:
+    big = b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    response = requests.post(
+        f"{stack.gateway}/rooms", data=big, headers={**admin, "Content-Type": "application/json"}, timeout=10
+    )
+    assert_problem(response, 413)
+
+
+def test_request_id_is_kept_or_generated(stack: Stack) -> None:
+    kept = requests.get(f"{stack.gateway}/rooms", headers={"X-Request-ID": "client-42"}, timeout=10)
+    assert kept.headers["X-Request-ID"] == "client-42"
+    made = requests.get(f"{stack.gateway}/rooms", timeout=10).headers["X-Request-ID"]
+    assert len(made) >= 16
+
+
+def test_gateway_health_and_security_headers_on_success(stack: Stack) -> None:
+    response = requests.get(f"{stack.gateway}/healthz", timeout=10)
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    for header, value in SECURITY_HEADERS.items():
+        assert response.headers[header] == value
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_openapi_documents_are_routed(stack: Stack, service: str) -> None:
+    spec = requests.get(f"{stack.gateway}/openapi/{service}.json", timeout=10).json()
+    assert spec["openapi"].startswith("3.")
+    assert spec["paths"]
+
+
+def test_docs_page_shows_all_three_with_local_assets(stack: Stack) -> None:
+    page = requests.get(f"{stack.gateway}/docs", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    for service in SERVICES:
+        assert f"/openapi/{service}.json" in page.text
+    assert "https://" not in page.text  # nothing from a CDN
+    asset = requests.get(f"{stack.gateway}/docs/assets/swagger-ui-bundle.js", timeout=10)
+    assert asset.status_code == 200 and len(asset.content) > 100_000
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_answers_health_readiness_and_openapi_on_its_own_port(stack: Stack, service: str) -> None:
+    base = stack.web(service)
+    assert requests.get(f"{base}/healthz", timeout=10).json() == {"status": "ok"}
+    assert requests.get(f"{base}/readyz", timeout=10).json()["status"] == "ready"
+    assert requests.get(f"{base}/openapi.json", timeout=10).json()["info"]["title"]
+
+
+@pytest.mark.parametrize("name", ["user-relay", "room-relay", "reservation-relay", "reservation-consumer"])
+def test_relays_and_consumer_serve_health_and_metrics(stack: Stack, name: str) -> None:
+    assert requests.get(f"{stack.health(name)}/healthz", timeout=10).status_code == 200
+    assert "# HELP" in requests.get(f"{stack.health(name)}/metrics", timeout=10).text
+
+
+def test_upstream_down_is_502_problem(stack: Stack, admin: dict[str, str]) -> None:
+    stack.stop("room-web")
+    try:
+        assert_problem(requests.get(f"{stack.gateway}/rooms", headers=admin, timeout=10), 502)
+    finally:
+        stack.start("room-web")
+    assert requests.get(f"{stack.gateway}/rooms", headers=admin, timeout=10).status_code == 200
