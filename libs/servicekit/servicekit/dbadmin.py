@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import psycopg2
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
+
+CREATE_DATABASE_LOCK = 0x63726462  # "crdb"
 
 
 def _server_dsn(url: str, database: str = "postgres") -> str:
@@ -35,10 +36,11 @@ def ensure_database(url: str) -> None:
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
+            # Launchers start together; the lock makes check-then-create safe between them.
+            cursor.execute("SELECT pg_advisory_lock(%s)", (CREATE_DATABASE_LOCK,))
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
             if cursor.fetchone() is None:
-                with contextlib.suppress(psycopg2.errors.DuplicateDatabase):  # another launcher was first
-                    cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     finally:
         connection.close()
 

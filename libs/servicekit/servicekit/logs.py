@@ -54,7 +54,9 @@ def logging_config(service: str, level: str) -> dict[str, Any]:
         "loggers": {
             "gunicorn.error": {"level": level, "handlers": ["stdout"], "propagate": False},
             "gunicorn.access": {"level": "WARNING", "handlers": ["stdout"], "propagate": False},
-            "kafka": {"level": "WARNING"},
+            # kafka-python logs every refused connection as an ERROR while a broker is away; the relay and the
+            # consumer report outages themselves, once per retry, so only the library's critical lines pass.
+            "kafka": {"level": "CRITICAL"},
             "werkzeug": {"level": "WARNING"},
         },
     }
