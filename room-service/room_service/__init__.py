@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from room_service.config import Settings
-from servicekit.auth import JWKSKeySource, TokenVerifier
+from servicekit.auth import jwks_verifier
 from servicekit.web import ServiceApp, create_service_app
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -15,8 +15,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    verifier = TokenVerifier(
-        JWKSKeySource(settings.jwks_url), issuer=settings.service.jwt_issuer, audience=settings.service.jwt_audience
+    verifier = jwks_verifier(
+        settings.jwks_url, issuer=settings.service.jwt_issuer, audience=settings.service.jwt_audience
     )
     app, api = create_service_app(
         ServiceApp(

@@ -83,6 +83,11 @@ class TokenVerifier:
         return _principal(claims)
 
 
+def jwks_verifier(jwks_url: str, *, issuer: str, audience: str) -> TokenVerifier:
+    """The verifier of every service but the issuer: keys from the user service's JWKS."""
+    return TokenVerifier(JWKSKeySource(jwks_url), issuer=issuer, audience=audience)
+
+
 def _principal(claims: dict[str, Any]) -> Principal:
     sub, role = claims.get("sub"), claims.get("role")
     if not isinstance(sub, str) or not sub.isdigit() or role not in ROLES:

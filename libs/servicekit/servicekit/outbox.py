@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from alembic.operations import Operations
@@ -31,17 +31,16 @@ class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
     sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
+class Aggregate(Protocol):
+    id: int
+    version: int
+
+
 def add_event(
-    session: Session,
-    *,
-    producer: str,
-    topic: str,
-    event_type: str,
-    aggregate_id: int,
-    version: int,
-    data: dict[str, Any],
+    session: Session, *, producer: str, topic: str, event_type: str, aggregate: Aggregate, data: dict[str, Any]
 ) -> OutboxEvent:
-    """Stage an event in the caller's transaction; the relay publishes it after commit."""
+    """Stage an event in the caller's transaction (the aggregate flushed, so it has its id)."""
+    aggregate_id, version = aggregate.id, aggregate.version
     event_id = uuid.uuid4()
     payload = {
         "event_id": str(event_id),

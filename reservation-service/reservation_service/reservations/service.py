@@ -47,15 +47,8 @@ def to_dict(reservation: Reservation, zone_name: str) -> dict[str, Any]:
 
 def emit(session: Session, reservation: Reservation, event_type: str, zone_name: str) -> None:
     session.flush()
-    add_event(
-        session,
-        producer=SERVICE_NAME,
-        topic=TOPIC,
-        event_type=event_type,
-        aggregate_id=reservation.id,
-        version=reservation.version,
-        data=to_dict(reservation, zone_name),
-    )
+    data = to_dict(reservation, zone_name)
+    add_event(session, producer=SERVICE_NAME, topic=TOPIC, event_type=event_type, aggregate=reservation, data=data)
 
 
 def bookable_room(session: Session, room_id: int) -> RoomReplica:

@@ -19,13 +19,7 @@ TOPIC = "room_events"
 def _emit(session: Session, room: Room, event_type: str) -> None:
     session.flush()
     add_event(
-        session,
-        producer=SERVICE_NAME,
-        topic=TOPIC,
-        event_type=event_type,
-        aggregate_id=room.id,
-        version=room.version,
-        data=RoomRead().dump(room),
+        session, producer=SERVICE_NAME, topic=TOPIC, event_type=event_type, aggregate=room, data=RoomRead().dump(room)
     )
 
 

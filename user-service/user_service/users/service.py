@@ -16,13 +16,7 @@ TOPIC = "user_events"
 def _emit(session: Session, user: User, event_type: str) -> None:
     session.flush()
     add_event(
-        session,
-        producer=SERVICE_NAME,
-        topic=TOPIC,
-        event_type=event_type,
-        aggregate_id=user.id,
-        version=user.version,
-        data=user.event_data(),
+        session, producer=SERVICE_NAME, topic=TOPIC, event_type=event_type, aggregate=user, data=user.event_data()
     )
 
 
