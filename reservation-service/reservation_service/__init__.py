@@ -29,7 +29,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         __name__,
     )
     app.extensions["reservation_settings"] = settings
+    from reservation_service.availability import views as availability_views
     from reservation_service.reservations import views as reservation_views
 
     api.register_blueprint(reservation_views.blp)
+    api.register_blueprint(availability_views.blp)
     return app

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import marshmallow as ma
 
 _HAS_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
@@ -34,3 +37,24 @@ def parse_instant(value: object, zone: ZoneInfo | None) -> datetime:
 def in_zone(instant: datetime, zone_name: str) -> str:
     """An instant as ISO 8601 with the zone's UTC offset at that instant."""
     return instant.astimezone(ZoneInfo(zone_name)).isoformat()
+
+
+def local_day(day: date, zone_name: str) -> tuple[datetime, datetime]:
+    """The instants bounding a local calendar day in a zone: 23, 24 or 25 hours long."""
+    zone = ZoneInfo(zone_name)
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+class AwareDateTime(ma.fields.Field[datetime]):
+    """A query or body instant that must carry its UTC offset (several rooms, several zones)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        try:
+            return parse_instant(value, None)
+        except TimeError as error:
+            raise ma.ValidationError(str(error)) from None
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return value.isoformat() if value is not None else None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from reservation_service import MIGRATIONS_DIR, create_app
 from reservation_service.config import Settings
-from reservation_service.rooms.events import HANDLERS
+from reservation_service.events import HANDLERS
 from servicekit.consumer import apply_once
 from servicekit.pytest_plugin import service_settings
 from servicekit.testing import migrated_database
@@ -60,13 +60,19 @@ def room_event(room_id: int, event_type: str = "room_created", version: int = 1,
     }
 
 
+def user_deleted(user_id: int) -> dict[str, Any]:
+    envelope = room_event(user_id, "user_deleted", version=2)
+    envelope.update(producer="user-service", data={"id": user_id, "email": f"u{user_id}@example.com"})
+    return envelope
+
+
 @pytest.fixture
 def apply_event(engine: sa.Engine) -> Callable[[dict[str, Any]], bool]:
     """Apply an event exactly as the consumer does, in its own transaction."""
 
-    def apply(envelope: dict[str, Any]) -> bool:
+    def apply(envelope: dict[str, Any], topic: str = "room_events") -> bool:
         with Session(engine) as session:
-            return apply_once(session, "room_events", envelope, HANDLERS["room_events"])
+            return apply_once(session, topic, envelope, HANDLERS[topic])
 
     return apply
 

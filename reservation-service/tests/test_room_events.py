@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from tests.conftest import room_event
+from tests.conftest import room_event, user_deleted
+from tests.test_changes import backdate
 from tests.test_reservations import book
 
 
@@ -49,3 +51,29 @@ def test_deleted_room_cancels_pending_reservations(
         types = connection.scalars(sa.text("SELECT event_type FROM outbox ORDER BY id")).all()
     assert types == ["reservation_created", "reservation_cancelled"]
     assert book(client, employee, 12, 13).get_json()["type"].endswith("/unknown-room")
+
+
+def test_cascades_cancel_only_unfinished_reservations_once(
+    client: FlaskClient, employee: dict[str, str], apply_event: Callable[..., bool], engine: sa.Engine
+) -> None:
+    apply_event(room_event(1))
+    future = book(client, employee, 10, 11).get_json()
+    past = book(client, employee, 12, 13).get_json()
+    now = datetime.now(UTC)
+    backdate(engine, past["id"], now - timedelta(hours=3), now - timedelta(hours=2))
+    event = user_deleted(2)
+    assert apply_event(event, "user_events") is True
+    assert apply_event(event, "user_events") is False  # delivered twice, applied once
+    statuses = {r["id"]: r["status"] for r in client.get("/reservations", headers=employee).get_json()["items"]}
+    assert statuses == {future["id"]: "cancelled", past["id"]: "confirmed"}
+    with engine.connect() as connection:
+        types = connection.scalars(sa.text("SELECT event_type FROM outbox ORDER BY id")).all()
+    assert types == ["reservation_created", "reservation_created", "reservation_cancelled"]
+
+
+def test_stale_update_after_newer_changes_nothing(apply_event: Callable[..., bool], engine: sa.Engine) -> None:
+    apply_event(room_event(7))
+    apply_event(room_event(7, "room_updated", version=3, capacity=20))
+    apply_event(room_event(7, "room_updated", version=2, capacity=2))
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT capacity, version FROM rooms")).one() == (20, 3)

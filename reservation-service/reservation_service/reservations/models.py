@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from reservation_service.times import AwareDateTime
 from servicekit.db import db, utcnow
 from servicekit.pagination import PageQuery
 from servicekit.schemas import StrictSchema
@@ -45,13 +46,50 @@ class Reservation(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
+MAX_ID = 2**63 - 1
+LOCAL_TIME_DOC = (
+    "ISO 8601 date and time; with an offset (`+02:00`, `Z`), or without one to be read in the room's time zone."
+)
+
+
+def _room_id(**kwargs: object) -> ma.fields.Integer:
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)  # type: ignore[arg-type]
+
+
+def _local_time(**kwargs: object) -> ma.fields.Raw:
+    # Parsed by the service, not here: a time without offset means something only in the room's zone.
+    return ma.fields.Raw(metadata={"type": "string", "format": "date-time", "description": LOCAL_TIME_DOC}, **kwargs)  # type: ignore[arg-type]
+
+
+def _purpose(**kwargs: object) -> ma.fields.String:
+    return ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500), **kwargs)  # type: ignore[arg-type]
+
+
+def _attendees(**kwargs: object) -> ma.fields.Integer:
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=10000), **kwargs)  # type: ignore[arg-type]
+
+
 class ReservationCreate(StrictSchema):
-    room_id = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=2**63 - 1))
-    # Times are parsed by the service: their meaning depends on the room's time zone.
-    start_time = ma.fields.Raw(required=True, metadata={"type": "string", "format": "date-time"})
-    end_time = ma.fields.Raw(required=True, metadata={"type": "string", "format": "date-time"})
-    purpose = ma.fields.String(allow_none=True, load_default=None, validate=ma.validate.Length(max=500))
-    attendees = ma.fields.Integer(load_default=1, strict=True, validate=ma.validate.Range(min=1, max=10000))
+    room_id = _room_id(required=True)
+    start_time = _local_time(required=True)
+    end_time = _local_time(required=True)
+    purpose = _purpose(load_default=None)
+    attendees = _attendees(load_default=1)
+
+
+class ReservationUpdate(StrictSchema):
+    """PUT and PATCH alike: any subset of the writable fields."""
+
+    room_id = _room_id()
+    start_time = _local_time()
+    end_time = _local_time()
+    purpose = _purpose()
+    attendees = _attendees()
+
+    @ma.validates_schema
+    def _not_empty(self, data: dict[str, object], **_: object) -> None:
+        if not data:
+            raise ma.ValidationError("Give at least one field to change.")
 
 
 class ReservationRead(ma.Schema):
@@ -70,4 +108,8 @@ class ReservationRead(ma.Schema):
 
 
 class ReservationListQuery(PageQuery):
-    pass
+    room_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID))
+    user_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), metadata={"description": "Admins only."})
+    status = ma.fields.String(validate=ma.validate.OneOf([CONFIRMED, CANCELLED]))
+    from_ = AwareDateTime(data_key="from", metadata={"description": "Reservations ending after this instant."})
+    to = AwareDateTime(metadata={"description": "Reservations starting before this instant."})

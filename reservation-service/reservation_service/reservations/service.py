@@ -1,24 +1,24 @@
-"""Booking rules in plain code; PostgreSQL's exclusion constraint is the last word on overlaps."""
+"""Reservation operations; PostgreSQL's exclusion constraint is the last word on overlaps."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from psycopg2.errors import ExclusionViolation
 from sqlalchemy.orm import Session
 
 from reservation_service.config import SERVICE_NAME
-from reservation_service.reservations.models import CONFIRMED, Reservation
+from reservation_service.reservations import rules
+from reservation_service.reservations.models import CANCELLED, CONFIRMED, Reservation
 from reservation_service.rooms.models import RoomReplica
-from reservation_service.times import TimeError, in_zone, parse_instant
+from reservation_service.times import in_zone
 from servicekit.auth import Principal
 from servicekit.db import utcnow
 from servicekit.outbox import add_event
 from servicekit.pagination import paginate
-from servicekit.problems import Problem, validation_problem
+from servicekit.problems import Problem
 
 TOPIC = "reservation_events"
 
@@ -51,59 +51,20 @@ def emit(session: Session, reservation: Reservation, event_type: str, zone_name:
     add_event(session, producer=SERVICE_NAME, topic=TOPIC, event_type=event_type, aggregate=reservation, data=data)
 
 
-def bookable_room(session: Session, room_id: int) -> RoomReplica:
-    room = session.get(RoomReplica, room_id)
-    if room is None or not room.bookable:
-        raise Problem(
-            422,
-            f"Room {room_id} is not known here or is not bookable; a room just created may take a moment to arrive.",
-            slug="unknown-room",
-            title="Unknown room",
-            errors=[{"field": "room_id", "message": "Unknown or inactive room."}],
-        )
-    return room
-
-
-def _window(body: dict[str, Any], room: RoomReplica, max_hours: int, now: datetime) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(room.timezone)
-    errors: list[dict[str, Any]] = []
-    times: dict[str, datetime] = {}
-    for field in ("start_time", "end_time"):
-        try:
-            times[field] = parse_instant(body[field], zone)
-        except TimeError as error:
-            errors.append({"field": field, "message": str(error)})
-    if errors:
-        raise validation_problem(errors)
-    start, end = times["start_time"], times["end_time"]
-    if start >= end:
-        errors.append({"field": "end_time", "message": "Must be after start_time."})
-    elif end - start > timedelta(hours=max_hours):
-        errors.append({"field": "end_time", "message": f"A reservation may last at most {max_hours} hours."})
-    if start < now:
-        errors.append({"field": "start_time", "message": "Must not be in the past."})
-    if errors:
-        raise validation_problem(errors)
-    return start, end
-
-
-def _check_capacity(attendees: int, room: RoomReplica) -> None:
-    if attendees > room.capacity:
-        raise validation_problem([{"field": "attendees", "message": f"The room holds at most {room.capacity} people."}])
-
-
 def conflicts(
-    session: Session, *, room: RoomReplica, start: datetime, end: datetime, viewer: Principal
+    session: Session, *, room: RoomReplica, window: rules.Window, viewer: Principal, excluding: int | None = None
 ) -> list[dict[str, Any]]:
-    """The confirmed reservations overlapping [start, end); ids only where the viewer may see them."""
-    rows = session.scalars(
+    """The confirmed reservations overlapping the window; ids only where the viewer may see them."""
+    query = (
         sa.select(Reservation)
         .where(Reservation.room_id == room.id, Reservation.status == CONFIRMED)
-        .where(Reservation.start_time < end, Reservation.end_time > start)
+        .where(Reservation.start_time < window.end, Reservation.end_time > window.start)
         .order_by(Reservation.start_time)
-    ).all()
+    )
+    if excluding is not None:
+        query = query.where(Reservation.id != excluding)
     out = []
-    for row in rows:
+    for row in session.scalars(query):
         item: dict[str, Any] = {
             "start_time": in_zone(row.start_time, room.timezone),
             "end_time": in_zone(row.end_time, room.timezone),
@@ -114,24 +75,17 @@ def conflicts(
     return out
 
 
-def create_reservation(
-    session: Session, *, reservation_in: dict[str, Any], user: Principal, max_hours: int
-) -> tuple[Reservation, RoomReplica]:
-    room = bookable_room(session, reservation_in["room_id"])
-    start, end = _window(reservation_in, room, max_hours, utcnow())
-    _check_capacity(reservation_in["attendees"], room)
-    reservation = Reservation(
-        room_id=room.id,
-        user_id=user.user_id,
-        start_time=start,
-        end_time=end,
-        purpose=reservation_in["purpose"],
-        attendees=reservation_in["attendees"],
-        status=CONFIRMED,
-        version=1,
-    )
+def _write_or_conflict(
+    session: Session, reservation: Reservation, values: dict[str, Any], room: RoomReplica, viewer: Principal
+) -> None:
+    """Set the values and write the row in a savepoint; an overlap that the exclusion constraint
+    catches becomes a 409 listing the conflicts, and leaves the transaction usable."""
+    reservation_id = reservation.id  # read now: a failed flush expires the object's attributes
+    window = rules.Window(values["start_time"], values["end_time"])
     try:
         with session.begin_nested():
+            for key, value in values.items():
+                setattr(reservation, key, value)
             session.add(reservation)
             session.flush()
     except sa.exc.IntegrityError as error:
@@ -142,25 +96,124 @@ def create_reservation(
             "The room is already booked for part of this time.",
             slug="reservation-conflict",
             title="Reservation conflict",
-            conflicts=conflicts(session, room=room, start=start, end=end, viewer=user),
+            conflicts=conflicts(session, room=room, window=window, viewer=viewer, excluding=reservation_id),
         ) from None
+
+
+def create_reservation(
+    session: Session, *, reservation_in: dict[str, Any], user: Principal, max_hours: int
+) -> tuple[Reservation, RoomReplica]:
+    room = rules.bookable_room(session, reservation_in["room_id"])
+    window = rules.parse_window(reservation_in, room)
+    rules.check_window(window, max_hours=max_hours, now=utcnow())
+    rules.check_capacity(reservation_in["attendees"], room)
+    reservation = Reservation(user_id=user.user_id, status=CONFIRMED, version=1)
+    values = {
+        "room_id": room.id,
+        "start_time": window.start,
+        "end_time": window.end,
+        "purpose": reservation_in["purpose"],
+        "attendees": reservation_in["attendees"],
+    }
+    _write_or_conflict(session, reservation, values, room, user)
     emit(session, reservation, "reservation_created", room.timezone)
     return reservation, room
 
 
-def get_visible(session: Session, reservation_id: int, viewer: Principal) -> tuple[Reservation, RoomReplica]:
-    """A reservation the viewer owns (admins: any); others' are 404 so existence is not leaked."""
-    reservation = session.get(Reservation, reservation_id)
-    if reservation is None or not (viewer.is_admin or reservation.user_id == viewer.user_id):
-        raise Problem(404, f"Reservation {reservation_id} does not exist.")
-    room = session.get(RoomReplica, reservation.room_id)
-    assert room is not None  # the foreign key guarantees it
+def update_reservation(
+    session: Session, *, reservation_id: int, changes: dict[str, Any], user: Principal, max_hours: int
+) -> tuple[Reservation, RoomReplica]:
+    """Apply a partial change, re-checking every rule against the result."""
+    reservation = _visible(session, reservation_id, user, lock=True)
+    now = utcnow()
+    rules.check_changeable(reservation, now)
+    current = {
+        "room_id": reservation.room_id,
+        "start_time": reservation.start_time,
+        "end_time": reservation.end_time,
+        "purpose": reservation.purpose,
+        "attendees": reservation.attendees,
+    }
+    merged = {**current, **changes}
+    room = rules.bookable_room(session, merged["room_id"])
+    window = rules.parse_window(merged, room)
+    # A meeting in progress may still be extended or renamed; only a moved start must lie ahead.
+    start_moved = window.start != reservation.start_time
+    rules.check_window(window, max_hours=max_hours, now=now, start_must_be_future=start_moved)
+    rules.check_capacity(merged["attendees"], room)
+    new_values = {**merged, "start_time": window.start, "end_time": window.end}
+    if all(getattr(reservation, key) == value for key, value in new_values.items()):
+        return reservation, room
+    _write_or_conflict(session, reservation, {**new_values, "version": reservation.version + 1}, room, user)
+    emit(session, reservation, "reservation_updated", room.timezone)
     return reservation, room
 
 
-def list_visible(session: Session, *, viewer: Principal, page: int, per_page: int) -> dict[str, Any]:
+def cancel_reservation(session: Session, *, reservation_id: int, user: Principal) -> None:
+    """Cancel (the row stays, as history); cancelling twice changes nothing, a finished one is 409."""
+    reservation = _visible(session, reservation_id, user, lock=True)
+    if reservation.status == CANCELLED:
+        return
+    rules.check_changeable(reservation, utcnow())
+    reason = "cancelled by an admin" if user.is_admin and user.user_id != reservation.user_id else "cancelled"
+    cancel(session, reservation, reason)
+
+
+def cancel(session: Session, reservation: Reservation, reason: str) -> None:
+    room = session.get(RoomReplica, reservation.room_id)
+    assert room is not None  # the foreign key guarantees it
+    reservation.status = CANCELLED
+    reservation.cancelled_at = utcnow()
+    reservation.cancel_reason = reason
+    reservation.version += 1
+    emit(session, reservation, "reservation_cancelled", room.timezone)
+
+
+def cancel_unfinished(session: Session, condition: sa.ColumnElement[bool], reason: str) -> int:
+    """Cancel the confirmed reservations matching `condition` that have not ended (future and in progress)."""
+    pending = session.scalars(
+        sa.select(Reservation)
+        .where(condition, Reservation.status == CONFIRMED, Reservation.end_time > utcnow())
+        .order_by(Reservation.id)
+        .with_for_update()
+    ).all()
+    for reservation in pending:
+        cancel(session, reservation, reason)
+    return len(pending)
+
+
+def _visible(session: Session, reservation_id: int, viewer: Principal, *, lock: bool = False) -> Reservation:
+    """A reservation the viewer owns (admins: any); others' are 404 so existence is not leaked."""
+    query = sa.select(Reservation).where(Reservation.id == reservation_id)
+    reservation: Reservation | None = session.scalar(query.with_for_update() if lock else query)
+    if reservation is None or not (viewer.is_admin or reservation.user_id == viewer.user_id):
+        raise Problem(404, f"Reservation {reservation_id} does not exist.")
+    return reservation
+
+
+def get_visible(session: Session, reservation_id: int, viewer: Principal) -> tuple[Reservation, RoomReplica]:
+    reservation = _visible(session, reservation_id, viewer)
+    room = session.get(RoomReplica, reservation.room_id)
+    assert room is not None
+    return reservation, room
+
+
+def list_visible(session: Session, *, viewer: Principal, page: int, per_page: int, **filters: Any) -> dict[str, Any]:
+    """The viewer's reservations (admins: everyone's, or one user's), by start time."""
+    user_id = filters.get("user_id")
+    if user_id is not None and not viewer.is_admin and user_id != viewer.user_id:
+        raise Problem(403, "Only admins may list other users' reservations.")
     query = sa.select(Reservation, RoomReplica.timezone).join(RoomReplica, RoomReplica.id == Reservation.room_id)
     if not viewer.is_admin:
         query = query.where(Reservation.user_id == viewer.user_id)
+    conditions = {
+        "user_id": lambda v: Reservation.user_id == v,
+        "room_id": lambda v: Reservation.room_id == v,
+        "status": lambda v: Reservation.status == v,
+        "from_": lambda v: Reservation.end_time > v,
+        "to": lambda v: Reservation.start_time < v,
+    }
+    for name, value in filters.items():
+        query = query.where(conditions[name](value))
     query = query.order_by(Reservation.start_time, Reservation.id)
     return paginate(session, query, page=page, per_page=per_page, render=lambda row: to_dict(row[0], row[1]))

@@ -8,7 +8,12 @@ from flask import current_app, url_for
 from flask_smorest import Blueprint
 
 from reservation_service.reservations import service
-from reservation_service.reservations.models import ReservationCreate, ReservationListQuery, ReservationRead
+from reservation_service.reservations.models import (
+    ReservationCreate,
+    ReservationListQuery,
+    ReservationRead,
+    ReservationUpdate,
+)
 from servicekit.auth import current_principal
 from servicekit.db import current_session
 from servicekit.pagination import page_envelope_schema
@@ -18,9 +23,15 @@ blp = Blueprint("reservations", __name__, url_prefix="/reservations", descriptio
 ReservationPage = page_envelope_schema(ReservationRead, "ReservationPage")
 
 
+def _max_hours() -> int:
+    return int(current_app.extensions["reservation_settings"].max_reservation_hours)
+
+
 @blp.get("")
 @blp.arguments(ReservationListQuery, location="query")
 @blp.response(200, ReservationPage)
+@blp.alt_response(403, schema=ProblemSchema, description="`user_id` of someone else, asked by a non-admin.")
+@blp.alt_response(422, schema=ProblemSchema, description="Bad query parameters (`from`/`to` need an offset).")
 def list_reservations(query: dict[str, Any]) -> dict[str, Any]:
     """The caller's reservations (admins: everyone's), by start time."""
     return service.list_visible(current_session(), viewer=current_principal(), **query)
@@ -29,23 +40,51 @@ def list_reservations(query: dict[str, Any]) -> dict[str, Any]:
 @blp.post("")
 @blp.arguments(ReservationCreate)
 @blp.response(201, ReservationRead)
-@blp.alt_response(409, schema=ProblemSchema, description="Overlaps existing reservations, listed in `conflicts`.")
+@blp.alt_response(409, schema=ProblemSchema, description="Overlaps confirmed reservations, listed in `conflicts`.")
+@blp.alt_response(422, schema=ProblemSchema, description="A rule is broken, or the room is unknown (`/unknown-room`).")
 def create_reservation(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Book a room."""
+    session = current_session()
     reservation, room = service.create_reservation(
-        current_session(),
-        reservation_in=body,
-        user=current_principal(),
-        max_hours=current_app.extensions["reservation_settings"].max_reservation_hours,
+        session, reservation_in=body, user=current_principal(), max_hours=_max_hours()
     )
-    current_session().commit()
+    session.commit()
     location = url_for("reservations.get_reservation", reservation_id=reservation.id)
     return service.to_dict(reservation, room.timezone), {"Location": location}
 
 
 @blp.get("/<id:reservation_id>")
 @blp.response(200, ReservationRead)
+@blp.alt_response(404, schema=ProblemSchema, description="No such reservation of the caller's.")
 def get_reservation(reservation_id: int) -> dict[str, Any]:
     """One reservation of the caller's (admins: anyone's)."""
     reservation, room = service.get_visible(current_session(), reservation_id, current_principal())
     return service.to_dict(reservation, room.timezone)
+
+
+@blp.put("/<id:reservation_id>")
+@blp.patch("/<id:reservation_id>")
+@blp.arguments(ReservationUpdate)
+@blp.response(200, ReservationRead)
+@blp.alt_response(404, schema=ProblemSchema, description="No such reservation of the caller's.")
+@blp.alt_response(409, schema=ProblemSchema, description="Overlaps others, or is cancelled or finished.")
+@blp.alt_response(422, schema=ProblemSchema, description="The changed reservation would break a rule.")
+def update_reservation(body: dict[str, Any], reservation_id: int) -> dict[str, Any]:
+    """Change a reservation (PUT and PATCH both take any subset of the fields); every rule is checked again."""
+    session = current_session()
+    reservation, room = service.update_reservation(
+        session, reservation_id=reservation_id, changes=body, user=current_principal(), max_hours=_max_hours()
+    )
+    session.commit()
+    return service.to_dict(reservation, room.timezone)
+
+
+@blp.delete("/<id:reservation_id>")
+@blp.response(204)
+@blp.alt_response(404, schema=ProblemSchema, description="No such reservation of the caller's.")
+@blp.alt_response(409, schema=ProblemSchema, description="The reservation has already ended.")
+def cancel_reservation(reservation_id: int) -> None:
+    """Cancel a reservation; it stays in the history as cancelled."""
+    session = current_session()
+    service.cancel_reservation(session, reservation_id=reservation_id, user=current_principal())
+    session.commit()

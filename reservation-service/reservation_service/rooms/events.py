@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from reservation_service.reservations.models import CANCELLED, CONFIRMED, Reservation
-from reservation_service.reservations.service import emit
+from reservation_service.reservations.models import Reservation
+from reservation_service.reservations.service import cancel_unfinished
 from reservation_service.rooms.models import RoomReplica
 from servicekit.db import utcnow
 
@@ -40,28 +39,12 @@ def on_room_changed(session: Session, envelope: Mapping[str, Any]) -> None:
 
 
 def on_room_deleted(session: Session, envelope: Mapping[str, Any]) -> None:
-    if not upsert_room(session, envelope, deleted=True):
-        return
-    now = utcnow()
-    room = session.get(RoomReplica, int(envelope["aggregate_id"]))
-    assert room is not None
-    pending = session.scalars(
-        sa.select(Reservation)
-        .where(Reservation.room_id == room.id, Reservation.status == CONFIRMED, Reservation.end_time > now)
-        .with_for_update()
-    ).all()
-    for reservation in pending:
-        reservation.status = CANCELLED
-        reservation.cancelled_at = now
-        reservation.cancel_reason = "room deleted"
-        reservation.version += 1
-        emit(session, reservation, "reservation_cancelled", room.timezone)
+    if upsert_room(session, envelope, deleted=True):
+        cancel_unfinished(session, Reservation.room_id == int(envelope["aggregate_id"]), "room deleted")
 
 
 HANDLERS = {
-    "room_events": {
-        "room_created": on_room_changed,
-        "room_updated": on_room_changed,
-        "room_deleted": on_room_deleted,
-    }
+    "room_created": on_room_changed,
+    "room_updated": on_room_changed,
+    "room_deleted": on_room_deleted,
 }
