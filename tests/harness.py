@@ -33,7 +33,7 @@ def system_stack_config(log_dir: Path) -> StackConfig:
         },
         kafka_bootstrap_servers=kafka_servers(),
         topic_prefix=f"{run_id}.",
-        web_concurrency=1,
+        web_concurrency=3,  # several workers, so concurrency tests race for real
         # Tests share one client address; keep the auth limit out of their way except where a test lowers it.
         extra_env={"GATEWAY_AUTH_RATE": "1000r/s", "GATEWAY_AUTH_BURST": "1000"},
     )
@@ -98,7 +98,7 @@ class Stack:
             try:
                 if requests.get(url, timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy starting to answer
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{name} not ready at {url}:\n{self.tail(name)}")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apispec import BasePlugin
 from flask import Flask, Response, g, request
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -20,6 +21,7 @@ from servicekit.db import db
 from servicekit.docs import docs_blueprint
 from servicekit.health import register_health
 from servicekit.problems import Problem, register_problem_handlers
+from servicekit.schemas import ProblemSchema
 from servicekit.settings import ServiceSettings
 
 log = logging.getLogger("servicekit.request")
@@ -30,8 +32,22 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 class ServiceApi(Api):  # type: ignore[misc]
     """flask-smorest's Api, minus its own error body: ours is problem+json."""
 
+    ERROR_SCHEMA = ProblemSchema
+
     def _register_error_handlers(self) -> None:
         return None
+
+
+class ProblemResponsesPlugin(BasePlugin):  # type: ignore[misc]
+    """Documents the 401 that every operation needing a token can answer (public ones set `security=[]`)."""
+
+    def operation_helper(self, path: str | None = None, operations: dict[str, Any] | None = None, **_: Any) -> None:
+        for operation in (operations or {}).values():
+            if not isinstance(operation, dict) or operation.get("security") == []:
+                continue
+            operation.setdefault("responses", {}).setdefault(
+                "401", {"description": "No access token, or not a valid one (see `WWW-Authenticate`)."}
+            )
 
 
 @dataclass
@@ -63,6 +79,9 @@ def create_service_app(spec: ServiceApp, import_name: str) -> tuple[Flask, Api]:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db.init_app(app)
     api = ServiceApi(app, spec_kwargs={"servers": [{"url": "/"}]})
+    problem_responses = ProblemResponsesPlugin()
+    problem_responses.init_spec(api.spec)
+    api.spec.plugins = [*api.spec.plugins, problem_responses]
     api.register_converter(IdConverter, lambda _: {"type": "integer", "format": "int64", "minimum": 1})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     api.spec.options["security"] = [{"bearerAuth": []}]
