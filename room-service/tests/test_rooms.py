@@ -70,6 +70,9 @@ def test_duplicate_name_is_409_case_insensitively(client: FlaskClient, admin: di
         ({"equipment": [1, 2]}, "equipment"),
         ({"is_active": "yes"}, "is_active"),
         ({"colour": "blue"}, "colour"),
+        ({"name": "Nul\u0000Room"}, "name"),
+        ({"building": "\u0000"}, "building"),
+        ({"equipment": ["tv", "\u0000"]}, "equipment"),
     ],
 )
 def test_invalid_room_is_422_with_field_errors(

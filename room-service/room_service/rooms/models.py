@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -16,6 +17,11 @@ from servicekit.db import db, utcnow
 from servicekit.pagination import PageQuery
 from servicekit.schemas import StrictBoolean, StrictSchema
 
+MAX_CAPACITY = 10000
+MAX_TAG_LENGTH = 100
+WRITABLE = ("name", "capacity", "equipment", "building", "floor", "description", "timezone", "is_active")
+READ_ONLY = ("id", "created_at", "updated_at")
+
 
 class Room(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "rooms"
@@ -23,7 +29,7 @@ class Room(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     capacity: Mapped[int] = mapped_column(sa.Integer)
-    equipment: Mapped[list[str]] = mapped_column(ARRAY(sa.String(100)), default=list)
+    equipment: Mapped[list[str]] = mapped_column(ARRAY(sa.String(MAX_TAG_LENGTH)), default=list)
     building: Mapped[str | None] = mapped_column(sa.String(200))
     floor: Mapped[str | None] = mapped_column(sa.String(50))
     description: Mapped[str | None] = mapped_column(sa.Text)
@@ -33,7 +39,11 @@ class Room(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (sa.Index("uq_rooms_name_lower", sa.func.lower(name), unique=True),)
+    __table_args__ = (
+        sa.Index("uq_rooms_name_lower", sa.func.lower(name), unique=True),
+        sa.Index("ix_rooms_equipment", equipment, postgresql_using="gin"),
+        sa.Index("ix_rooms_building_lower", sa.func.lower(building)),
+    )
 
 
 @cache
@@ -41,24 +51,68 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def _storable(text: str) -> str:
+    if "\x00" in text:  # PostgreSQL cannot hold it: refused here, not a 500 at the database
+        raise ma.ValidationError("Must not contain NUL characters.")
+    return text
+
+
+class Text(ma.fields.String):
+    """A string PostgreSQL can store."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return _storable(super()._deserialize(value, attr, data, **kwargs))
+
+
+def normalize_tags(items: Iterable[str]) -> list[str]:
+    """Lower-case, whitespace-collapsed, unique tags in their first order; blanks dropped."""
+    tags: list[str] = []
+    for item in items:
+        tag = " ".join(_storable(item).split()).lower()
+        if len(tag) > MAX_TAG_LENGTH:
+            raise ma.ValidationError(f"Each item must be at most {MAX_TAG_LENGTH} characters.")
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags
+
+
 class Equipment(ma.fields.Field[list[str]]):
     """A list of tags, or the original API's comma-separated string; stored as unique lower-case tags."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "metadata",
+            {
+                "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}],
+                "description": 'Tags as a list, or comma-separated ("Projector, Whiteboard"); stored lower-case.',
+            },
+        )
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
             raise ma.ValidationError("Must be a list of strings or a comma-separated string.")
-        tags: list[str] = []
-        for item in items:
-            tag = " ".join(item.split()).lower()
-            if len(tag) > 100:
-                raise ma.ValidationError("Each item must be at most 100 characters.")
-            if tag and tag not in tags:
-                tags.append(tag)
-        return tags
+        return normalize_tags(items)
 
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> list[str]:
-        return list(value or [])
+
+class TagFilter(Text):
+    """A query parameter of comma-separated tags, normalized as stored tags are."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:  # type: ignore[override]
+        return normalize_tags(super()._deserialize(value, attr, data, **kwargs).split(","))
+
+
+class ReadOnly(ma.fields.Field[Any]):
+    """A field of the read shape that a body may not set: named in a 422 rather than silently dropped."""
+
+    def __init__(self) -> None:
+        super().__init__(metadata={"readOnly": True, "description": "Read-only; a body that sets it is refused."})
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        if value is ma.missing:
+            return ma.missing
+        raise ma.ValidationError("Read-only field; it cannot be set.")
 
 
 def _validate_timezone(value: str) -> None:
@@ -71,27 +125,61 @@ def _not_blank(value: str) -> None:
         raise ma.ValidationError("Must not be blank.")
 
 
+NAME_RULES: list[Callable[[str], Any]] = [ma.validate.Length(min=1, max=200), _not_blank]
+CAPACITY_RULE = ma.validate.Range(min=1, max=MAX_CAPACITY)
+
+
+def _strip_name(data: dict[str, Any]) -> dict[str, Any]:
+    if "name" in data:
+        data["name"] = data["name"].strip()
+    return data
+
+
 class RoomCreate(StrictSchema):
-    name = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=200), _not_blank])
-    capacity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10000))
+    name = Text(required=True, validate=NAME_RULES)
+    capacity = ma.fields.Integer(required=True, strict=True, validate=CAPACITY_RULE)
     equipment = Equipment(load_default=list)
-    building = ma.fields.String(allow_none=True, load_default=None, validate=ma.validate.Length(max=200))
-    floor = ma.fields.String(allow_none=True, load_default=None, validate=ma.validate.Length(max=50))
-    description = ma.fields.String(allow_none=True, load_default=None, validate=ma.validate.Length(max=5000))
-    timezone = ma.fields.String(load_default="UTC", validate=_validate_timezone)
+    building = Text(allow_none=True, load_default=None, validate=ma.validate.Length(max=200))
+    floor = Text(allow_none=True, load_default=None, validate=ma.validate.Length(max=50))
+    description = Text(allow_none=True, load_default=None, validate=ma.validate.Length(max=5000))
+    timezone = Text(load_default="UTC", validate=_validate_timezone)
     is_active = StrictBoolean(load_default=True)
 
     @ma.post_load
     def _strip_name(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        data["name"] = data["name"].strip()
-        return data
+        return _strip_name(data)
+
+
+class RoomUpdate(StrictSchema):
+    """Any non-empty subset of the writable fields, validated as on create; PUT and PATCH alike."""
+
+    name = Text(validate=NAME_RULES)
+    capacity = ma.fields.Integer(strict=True, validate=CAPACITY_RULE)
+    equipment = Equipment()
+    building = Text(allow_none=True, validate=ma.validate.Length(max=200))
+    floor = Text(allow_none=True, validate=ma.validate.Length(max=50))
+    description = Text(allow_none=True, validate=ma.validate.Length(max=5000))
+    timezone = Text(validate=_validate_timezone)
+    is_active = StrictBoolean()
+    id = ReadOnly()
+    created_at = ReadOnly()
+    updated_at = ReadOnly()
+
+    @ma.validates_schema
+    def _something_to_update(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ma.ValidationError(f"Nothing to update: give at least one of {', '.join(WRITABLE)}.")
+
+    @ma.post_load
+    def _strip_name(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return _strip_name(data)
 
 
 class RoomRead(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     capacity = ma.fields.Integer()
-    equipment = Equipment()
+    equipment = ma.fields.List(ma.fields.String())
     building = ma.fields.String(allow_none=True)
     floor = ma.fields.String(allow_none=True)
     description = ma.fields.String(allow_none=True)
@@ -102,4 +190,16 @@ class RoomRead(ma.Schema):
 
 
 class RoomListQuery(PageQuery):
-    is_active = ma.fields.Boolean(load_default=True)
+    min_capacity = ma.fields.Integer(
+        validate=CAPACITY_RULE, metadata={"description": "Only rooms holding at least this many people."}
+    )
+    equipment = TagFilter(
+        metadata={
+            "description": "Comma-separated tags; a room must have all of them.",
+            "example": "projector,whiteboard",
+        }
+    )
+    building = Text(metadata={"description": "The building, exactly but ignoring case."})
+    floor = Text(metadata={"description": 'The floor, exactly ("3", "B1").'})
+    q = Text(metadata={"description": "Text found in the name or the description, ignoring case."})
+    is_active = ma.fields.Boolean(load_default=True, metadata={"description": "Active rooms (default) or inactive."})

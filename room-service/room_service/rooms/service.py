@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from room_service.config import SERVICE_NAME
 from room_service.rooms.models import Room, RoomRead
+from servicekit.db import utcnow
 from servicekit.outbox import add_event
 from servicekit.pagination import paginate
 from servicekit.problems import Problem
@@ -24,7 +25,7 @@ def _emit(session: Session, room: Room, event_type: str) -> None:
 
 
 def _name_taken(session: Session, name: str, *, excluding: int | None = None) -> bool:
-    query = sa.select(Room.id).where(sa.func.lower(Room.name) == name.lower())
+    query = sa.select(Room.id).where(sa.func.lower(Room.name) == sa.func.lower(name))
     if excluding is not None:
         query = query.where(Room.id != excluding)
     return session.scalar(query) is not None
@@ -39,7 +40,11 @@ def _duplicate_name(name: str) -> Problem:
     )
 
 
-def create_room(session: Session, *, room_in: dict[str, Any]) -> Room:
+def _not_found(room_id: int) -> Problem:
+    return Problem(404, f"Room {room_id} does not exist.")
+
+
+def create_room(*, session: Session, room_in: dict[str, Any]) -> Room:
     if _name_taken(session, room_in["name"]):
         raise _duplicate_name(room_in["name"])
     room = Room(**room_in, version=1)
@@ -52,13 +57,88 @@ def create_room(session: Session, *, room_in: dict[str, Any]) -> Room:
     return room
 
 
-def get_room(session: Session, room_id: int) -> Room:
+def get_room(*, session: Session, room_id: int) -> Room:
     room = session.get(Room, room_id)
     if room is None:
-        raise Problem(404, f"Room {room_id} does not exist.")
+        raise _not_found(room_id)
     return room
 
 
-def list_rooms(session: Session, *, is_active: bool, page: int, per_page: int) -> dict[str, Any]:
-    query = sa.select(Room).where(Room.is_active.is_(is_active)).order_by(Room.id)
-    return paginate(session, query, page=page, per_page=per_page)
+def _locked_room(session: Session, room_id: int) -> Room:
+    """The room, locked until the transaction ends, so changes to it serialize and versions follow commits."""
+    room: Room | None = session.scalar(
+        sa.select(Room).where(Room.id == room_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if room is None:
+        raise _not_found(room_id)
+    return room
+
+
+def update_room(*, session: Session, room_id: int, changes: dict[str, Any]) -> Room:
+    """Apply a partial update; a body that changes nothing bumps no version and emits no event."""
+    room = _locked_room(session, room_id)
+    changed = {field: value for field, value in changes.items() if getattr(room, field) != value}
+    if not changed:
+        return room
+    if "name" in changed and _name_taken(session, changed["name"], excluding=room.id):
+        raise _duplicate_name(changed["name"])
+    for field, value in changed.items():
+        setattr(room, field, value)
+    room.version += 1
+    room.updated_at = utcnow()
+    try:
+        _emit(session, room, "room_updated")
+    except sa.exc.IntegrityError:  # a concurrent create or rename took the name after our check
+        session.rollback()
+        raise _duplicate_name(changed["name"]) from None
+    return room
+
+
+def delete_room(*, session: Session, room_id: int) -> None:
+    """Remove the room; its room_deleted event carries its last state, one version on."""
+    room = _locked_room(session, room_id)
+    room.version += 1  # never written: the row goes, but the event must outrank every earlier one
+    add_event(
+        session,
+        producer=SERVICE_NAME,
+        topic=TOPIC,
+        event_type="room_deleted",
+        aggregate=room,
+        data=RoomRead().dump(room),
+    )
+    session.delete(room)
+    session.flush()
+
+
+def _contains(text: str) -> str:
+    """An ILIKE pattern matching `text` anywhere, its own wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_rooms(
+    *,
+    session: Session,
+    page: int,
+    per_page: int,
+    is_active: bool,
+    min_capacity: int | None = None,
+    equipment: list[str] | None = None,
+    building: str | None = None,
+    floor: str | None = None,
+    q: str | None = None,
+) -> dict[str, Any]:
+    """A page of the rooms matching every filter given, in id order."""
+    query = sa.select(Room).where(Room.is_active.is_(is_active))
+    if min_capacity is not None:
+        query = query.where(Room.capacity >= min_capacity)
+    if equipment:
+        query = query.where(Room.equipment.contains(equipment))  # `@>`, served by the GIN index
+    if building is not None:
+        query = query.where(sa.func.lower(Room.building) == sa.func.lower(building))
+    if floor is not None:
+        query = query.where(Room.floor == floor)
+    if q:
+        pattern = _contains(q)
+        query = query.where(sa.or_(Room.name.ilike(pattern, escape="\\"), Room.description.ilike(pattern, escape="\\")))
+    return paginate(session, query.order_by(Room.id), page=page, per_page=per_page)
