@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
-from devstack.stack import ROLES, ROOT, StackConfig
+from devstack.stack import ROLES, ROOT, StackConfig, oidc_provider_command
 
 BANNER = """
 Meeting Room Reservation System — development stack
@@ -16,9 +17,14 @@ Meeting Room Reservation System — development stack
   relays and consumer  /healthz and /metrics on ports {health_ports}
   postgresql           {postgres}
   kafka                {kafka}
+{signin}
 Get a token from a second shell:  make token EMAIL=admin@example.com ROLE=admin
 Ctrl-C stops everything; data stays in .dev/ for the next run.
 """
+
+SIGNIN_LOCAL = """  sign in              http://localhost:{gateway}/auth/google/login
+                       (local test provider at {oidc}: type admin@example.com, alice@example.com
+                       or bob@example.com; set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET for Google)"""
 
 
 def procfile(config: StackConfig) -> str:
@@ -30,6 +36,8 @@ def procfile(config: StackConfig) -> str:
         lines.append(
             f"kafka: scripts/kafka.sh run {config.dev_dir / 'kafka'} {config.kafka_port} {config.kafka_controller_port}"
         )
+    if config.local_provider:
+        lines.append(f"oidc: {shlex.join(oidc_provider_command(config.oidc_port))}")
     for service, roles in ROLES.items():
         for role in roles:
             lines.append(f"{service}-{role}: {python} -m devstack.launch {service} {role}")
@@ -50,6 +58,9 @@ def main() -> int:
             health_ports=", ".join(map(str, health)),
             postgres=f"private, 127.0.0.1:{config.pg_port} (.dev/pgdata)" if config.private_postgres else "external",
             kafka=config.kafka(),
+            signin=SIGNIN_LOCAL.format(gateway=config.gateway_port, oidc=config.oidc_url)
+            if config.local_provider
+            else f"  sign in (Google)     http://localhost:{config.gateway_port}/auth/google/login",
             **config.web_ports,
         ),
         flush=True,

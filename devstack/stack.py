@@ -30,6 +30,8 @@ class StackConfig:
     web_ports: dict[str, int] = field(default_factory=lambda: {"user": 5000, "room": 5001, "reservation": 5002})
     health_base_port: int = 9100
     health_ports: dict[str, int] = field(default_factory=dict)  # "reservation-consumer": port, overriding the base
+    oidc_port: int = 9400
+    google_client_id: str = ""  # set: sign in with Google; empty: with the local test provider
     database_urls: dict[str, str] = field(default_factory=dict)
     kafka_bootstrap_servers: str = ""
     topic_prefix: str = ""
@@ -46,6 +48,7 @@ class StackConfig:
             if url:
                 config.database_urls[name] = url
         config.kafka_bootstrap_servers = environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+        config.google_client_id = environ.get("GOOGLE_CLIENT_ID", "")
         return config
 
     @property
@@ -95,10 +98,21 @@ class StackConfig:
             env["HEALTH_PORT"] = str(self.health_port(service, role))
         if service == "user":
             env["JWT_SIGNING_KEY"] = self.signing_key()
+            env["OAUTH_REDIRECT_URI"] = f"http://localhost:{self.gateway_port}/auth/google/callback"
+            if self.local_provider:
+                env.update(LOCAL_PROVIDER_ENV, OIDC_DISCOVERY_URL=f"{self.oidc_url}/.well-known/openid-configuration")
         else:
             env["JWKS_URL"] = f"http://127.0.0.1:{self.web_ports['user']}/.well-known/jwks.json"
         env.update(self.extra_env)
         return env
+
+    @property
+    def local_provider(self) -> bool:
+        return not self.google_client_id
+
+    @property
+    def oidc_url(self) -> str:
+        return f"http://127.0.0.1:{self.oidc_port}"
 
     def gateway_values(self) -> dict[str, str]:
         return {
@@ -112,6 +126,29 @@ class StackConfig:
             "ACCESS_LOG": "/dev/stdout",
             "ERROR_LOG": "/dev/stderr",
         }
+
+
+# The local OpenID Connect provider of `make run` and the tests: a development client, never Google's.
+LOCAL_PROVIDER_ENV = {
+    "GOOGLE_CLIENT_ID": "meeting-rooms-local",
+    "GOOGLE_CLIENT_SECRET": "local-provider-secret",
+    "ADMIN_EMAILS": "admin@example.com",
+}
+LOCAL_USERS = [
+    {"sub": "admin@example.com", "email": "admin@example.com", "email_verified": True, "name": "Ada Admin"},
+    {"sub": "alice@example.com", "email": "alice@example.com", "email_verified": True, "name": "Alice Example"},
+    {"sub": "bob@example.com", "email": "bob@example.com", "email_verified": True, "name": "Bob Example"},
+]
+
+
+def oidc_provider_command(port: int, users: list[dict[str, object]] | None = None) -> list[str]:
+    """oidc-provider-mock with named users whose e-mails are verified, requiring a nonce as Google does."""
+    import json
+
+    command = [str(Path(PYTHON).parent / "oidc-provider-mock"), "--port", str(port), "--require-nonce", "true"]
+    for user in users if users is not None else LOCAL_USERS:
+        command += ["--user-claims", json.dumps(user)]
+    return command
 
 
 def service_command(service: str, role: str) -> list[str]:

@@ -11,11 +11,25 @@ from pathlib import Path
 import requests
 
 from devstack.gateway import render_gateway_config
-from devstack.stack import ROLES, ROOT, SERVICES, StackConfig, child_env, service_command
+from devstack.stack import (
+    LOCAL_USERS,
+    ROLES,
+    ROOT,
+    SERVICES,
+    StackConfig,
+    child_env,
+    oidc_provider_command,
+    service_command,
+)
 from servicekit.dbadmin import drop_database, ensure_database
 from servicekit.testing import free_port, kafka_servers, postgres_server_url, unique_name
 
-PROCESS_NAMES = [f"{s}-{r}" for s in SERVICES for r in ROLES[s]] + ["gateway"]
+PROCESS_NAMES = ["oidc"] + [f"{s}-{r}" for s in SERVICES for r in ROLES[s]] + ["gateway"]
+TEST_USERS = [
+    *LOCAL_USERS,
+    {"sub": "unverified@example.com", "email": "unverified@example.com", "email_verified": False},
+    {"sub": "outsider@other.org", "email": "outsider@other.org", "email_verified": True, "name": "Outsider"},
+]
 
 
 def system_stack_config(log_dir: Path) -> StackConfig:
@@ -27,7 +41,8 @@ def system_stack_config(log_dir: Path) -> StackConfig:
         dev_dir=log_dir,
         gateway_port=free_port(),
         web_ports={name: free_port() for name in SERVICES},
-        health_ports={name: free_port() for name in PROCESS_NAMES if not name.endswith(("-web", "gateway"))},
+        health_ports={name: free_port() for name in PROCESS_NAMES if name.endswith(("-relay", "-consumer"))},
+        oidc_port=free_port(),
         database_urls={
             name: server.set(database=f"{run_id}_{name}").render_as_string(hide_password=False) for name in SERVICES
         },
@@ -35,7 +50,11 @@ def system_stack_config(log_dir: Path) -> StackConfig:
         topic_prefix=f"{run_id}.",
         web_concurrency=3,  # several workers, so concurrency tests race for real
         # Tests share one client address; keep the auth limit out of their way except where a test lowers it.
-        extra_env={"GATEWAY_AUTH_RATE": "1000r/s", "GATEWAY_AUTH_BURST": "1000"},
+        extra_env={
+            "GATEWAY_AUTH_RATE": "1000r/s",
+            "GATEWAY_AUTH_BURST": "1000",
+            "ALLOWED_EMAIL_DOMAINS": "example.com",
+        },
     )
 
 
@@ -76,6 +95,8 @@ class Stack:
             conf = render_gateway_config(self.config)
             command = [str(ROOT / "scripts" / "gateway.sh"), "run", str(conf), str(conf.parent)]
             env = child_env({})
+        elif name == "oidc":
+            command, env = oidc_provider_command(self.config.oidc_port, TEST_USERS), child_env({})
         else:
             service, role = name.split("-")
             command, env = service_command(service, role), child_env(self.config.service_env(service, role))
@@ -87,6 +108,7 @@ class Stack:
     def wait_ready(self, name: str, timeout_s: float = 60) -> None:
         url = {
             "gateway": f"{self.gateway}/healthz",
+            "oidc": f"{self.config.oidc_url}/.well-known/openid-configuration",
         }.get(name) or (
             f"{self.web(name.split('-')[0])}/readyz" if name.endswith("-web") else f"{self.health(name)}/healthz"
         )

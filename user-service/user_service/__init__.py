@@ -1,4 +1,4 @@
-"""The user service: identities, roles, and the only issuer of access tokens."""
+"""The user service: identities, roles, sign-in, and the only issuer of access tokens."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from flask import Flask
 
 from servicekit.auth import TokenVerifier
 from servicekit.web import ServiceApp, create_service_app
+from user_service.access import install_account_check
 from user_service.config import Settings
 from user_service.keys import SigningKeys
+from user_service.signin.oauth import init_oauth
+from user_service.tokens.service import TokenIssuer
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -29,14 +32,19 @@ def create_app(settings: Settings | None = None) -> Flask:
         ),
         __name__,
     )
+    install_account_check(app)
+    init_oauth(app, settings)
     app.extensions["signing_keys"] = keys
     app.extensions["user_settings"] = settings
+    app.extensions["token_issuer"] = TokenIssuer(keys, settings)
 
     from user_service import keys_view
+    from user_service.admin import views as admin_views
     from user_service.cli import users_cli
+    from user_service.signin import views as signin_views
     from user_service.users import views as users_views
 
-    api.register_blueprint(keys_view.blp)
-    api.register_blueprint(users_views.blp)
+    for blueprint in (keys_view.blp, signin_views.blp, users_views.blp, admin_views.blp):
+        api.register_blueprint(blueprint)
     app.cli.add_command(users_cli)
     return app

@@ -6,7 +6,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from servicekit.auth import Principal
 from servicekit.db import current_session
 from user_service.users import service
 from user_service.users.models import ROLES
@@ -19,18 +18,10 @@ users_cli = AppGroup("users", help="Manage users and mint operator tokens.")
 @click.option("--role", type=click.Choice(ROLES), default="employee", show_default=True)
 def token(email: str, role: str) -> None:
     """Create EMAIL if missing, set its role, and print an access token for it."""
-    user = service.ensure_user(current_session(), email=email, role=role)
-    current_session().commit()
-    settings = current_app.extensions["user_settings"]
-    principal = Principal(user_id=user.id, email=user.email, name=user.name, role=user.role)
-    click.echo(
-        current_app.extensions["signing_keys"].mint_access_token(
-            principal,
-            issuer=settings.service.jwt_issuer,
-            audience=settings.service.jwt_audience,
-            ttl_s=settings.access_token_ttl_s,
-        )
-    )
+    session = current_session()
+    user = service.ensure_user(session, email=email, role=role)
+    session.commit()
+    click.echo(current_app.extensions["token_issuer"].access_token(user))
 
 
 @users_cli.command("promote")

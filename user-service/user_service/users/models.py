@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.db import db, utcnow
-from servicekit.schemas import StrictSchema
+from servicekit.pagination import PageQuery
+from servicekit.schemas import StrictBoolean, StrictSchema
 
 ROLES = ("admin", "employee")
 
@@ -43,5 +44,34 @@ class UserRead(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
+def _name(**kwargs: object) -> ma.fields.String:
+    return ma.fields.String(validate=[ma.validate.Length(min=1, max=200), _not_blank], **kwargs)  # type: ignore[arg-type]
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError("Must not be blank.")
+
+
 class ProfileUpdate(StrictSchema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    """Only the name is the user's to edit; e-mail and role are not."""
+
+    name = _name(required=True)
+
+
+class UserUpdate(StrictSchema):
+    """An admin's change: any subset of name, role and the active flag."""
+
+    name = _name()
+    role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
+    is_active = StrictBoolean()
+
+    @ma.validates_schema
+    def _not_empty(self, data: dict[str, object], **_: object) -> None:
+        if not data:
+            raise ma.ValidationError("Give at least one field to change.")
+
+
+class UserListQuery(PageQuery):
+    q = ma.fields.String(validate=ma.validate.Length(max=200), metadata={"description": "Part of name or e-mail."})
+    role = ma.fields.String(validate=ma.validate.OneOf(ROLES))

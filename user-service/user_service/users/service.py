@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from servicekit.outbox import add_event
+from servicekit.pagination import paginate
 from servicekit.problems import Problem
 from user_service.config import SERVICE_NAME
+from user_service.tokens.service import revoke_user
 from user_service.users.models import ROLES, User
 
 TOPIC = "user_events"
@@ -20,12 +24,26 @@ def _emit(session: Session, user: User, event_type: str) -> None:
     )
 
 
+def changed(session: Session, user: User) -> None:
+    """Record a change to an existing user: a new version and its event."""
+    user.version += 1
+    _emit(session, user, "user_updated")
+
+
+def create_user(session: Session, *, email: str, name: str, role: str, subject: str | None = None) -> User:
+    user = User(email=email.strip(), name=name, role=role, is_active=True, oidc_subject=subject, version=1)
+    session.add(user)
+    _emit(session, user, "user_created")
+    return user
+
+
 def find_by_email(session: Session, email: str) -> User | None:
     return session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
 
 
-def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
+def get_user(session: Session, user_id: int, *, lock: bool = False) -> User:
+    query = sa.select(User).where(User.id == user_id)
+    user: User | None = session.scalar(query.with_for_update() if lock else query)
     if user is None:
         raise Problem(404, f"User {user_id} does not exist.")
     return user
@@ -37,19 +55,68 @@ def ensure_user(session: Session, *, email: str, role: str, name: str = "") -> U
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     user = find_by_email(session, email)
     if user is None:
-        user = User(email=email.strip(), name=name or email.split("@")[0], role=role, is_active=True, version=1)
-        session.add(user)
-        _emit(session, user, "user_created")
-    elif user.role != role:
+        return create_user(session, email=email, name=name or email.split("@")[0], role=role)
+    if user.role != role:
         user.role = role
-        user.version += 1
-        _emit(session, user, "user_updated")
+        changed(session, user)
     return user
 
 
 def update_profile(session: Session, user: User, *, name: str) -> User:
-    if user.name != name:
-        user.name = name
-        user.version += 1
-        _emit(session, user, "user_updated")
+    if user.name != name.strip():
+        user.name = name.strip()
+        changed(session, user)
     return user
+
+
+def list_users(
+    session: Session, *, page: int, per_page: int, q: str | None = None, role: str | None = None
+) -> dict[str, Any]:
+    query = sa.select(User)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(sa.or_(User.name.ilike(pattern, escape="\\"), User.email.ilike(pattern, escape="\\")))
+    if role:
+        query = query.where(User.role == role)
+    return paginate(session, query.order_by(User.id), page=page, per_page=per_page)
+
+
+def _lock_admins(session: Session) -> list[int]:
+    """The active admins, locked, so two admins demoting each other at once cannot leave none."""
+    return list(
+        session.scalars(
+            sa.select(User.id).where(User.role == "admin", User.is_active.is_(True)).order_by(User.id).with_for_update()
+        )
+    )
+
+
+def _keep_an_admin(session: Session, user: User, *, stays_admin: bool) -> None:
+    if stays_admin or user.role != "admin" or not user.is_active:
+        return
+    if _lock_admins(session) == [user.id]:
+        raise Problem(409, "This is the last active admin; make someone else an admin first.", slug="last-admin")
+
+
+def update_user(session: Session, *, user_id: int, changes: dict[str, Any]) -> User:
+    user = get_user(session, user_id, lock=True)
+    role, is_active = changes.get("role", user.role), changes.get("is_active", user.is_active)
+    _keep_an_admin(session, user, stays_admin=role == "admin" and is_active)
+    if "name" in changes:
+        changes = {**changes, "name": changes["name"].strip()}
+    if all(getattr(user, key) == value for key, value in changes.items()):
+        return user
+    for key, value in changes.items():
+        setattr(user, key, value)
+    if not user.is_active:
+        revoke_user(session, user.id)
+    changed(session, user)
+    return user
+
+
+def delete_user(session: Session, *, user_id: int) -> None:
+    """Remove the user; `user_deleted` (with the last state) lets other services cancel what was theirs."""
+    user = get_user(session, user_id, lock=True)
+    _keep_an_admin(session, user, stays_admin=False)
+    user.version += 1
+    _emit(session, user, "user_deleted")
+    session.delete(user)
