@@ -41,9 +41,9 @@ def sign_in(session: Session, claims: Mapping[str, Any], oidc: OidcSettings) -> 
 
 def _find_or_link(session: Session, subject: str, email: str) -> User | None:
     """By the provider's subject; else a user created by the CLI with this e-mail, now linked to it."""
-    user = session.scalar(sa.select(User).where(User.oidc_subject == subject).with_for_update())
-    if user is not None:
-        return user
+    linked: User | None = session.scalar(sa.select(User).where(User.oidc_subject == subject).with_for_update())
+    if linked is not None:
+        return linked
     user = users.find_by_email(session, email)
     if user is None:
         return None
