@@ -149,3 +149,24 @@ def test_list_shows_own_reservations_and_admins_all(
     assert mine["total"] == 1 and mine["items"][0]["user_id"] == 2
     everyone = client.get("/reservations", headers=admin).get_json()
     assert everyone["total"] == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("put", "/reservations/0"),
+        ("delete", "/reservations/0"),
+        ("patch", "/reservations/99999999999999999999"),
+        ("get", "/reservations/-3"),
+    ],
+)
+def test_ids_that_cannot_exist_are_404_for_every_method(
+    client: FlaskClient, employee: dict[str, str], method: str, path: str
+) -> None:
+    response = getattr(client, method)(path, json={"purpose": "x"}, headers=employee)
+    assert response.status_code == 404
+    assert response.content_type == "application/problem+json"
+
+
+def test_nul_in_purpose_is_422_not_500(client: FlaskClient, employee: dict[str, str], room: int) -> None:
+    assert book(client, employee, 10, 11, purpose="bad\x00purpose").status_code == 422

@@ -65,3 +65,9 @@ def test_bad_tokens_are_401(client: FlaskClient, keys) -> None:  # type: ignore[
         response = client.get("/rooms", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, token
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_nul_characters_anywhere_are_422(client: FlaskClient, admin: dict[str, str]) -> None:
+    assert client.get("/rooms?q=a%00b", headers=admin).status_code == 422
+    body = {"name": "Room", "capacity": 3, "equipment": ["projector\x00"]}
+    assert client.post("/rooms", json=body, headers=admin).status_code == 422

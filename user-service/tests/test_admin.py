@@ -127,3 +127,15 @@ def test_public_routes_need_no_token(client: FlaskClient) -> None:
     assert client.get("/.well-known/jwks.json").status_code == 200
     assert client.post("/auth/refresh", json={"refresh_token": "nope"}).status_code == 401
     assert client.post("/auth/logout", json={"refresh_token": "nope"}).status_code == 204
+
+
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_impossible_user_ids_are_404(client: FlaskClient, make_user: Any, method: str) -> None:
+    _, admin = make_user("boss@example.com", "admin")
+    for path in ("/admin/users/0", "/admin/users/99999999999999999999"):
+        assert getattr(client, method)(path, json={"name": "x"}, headers=admin).status_code == 404
+
+
+def test_nul_in_name_is_422(client: FlaskClient, make_user: Any) -> None:
+    _, headers = make_user("nul@example.com")
+    assert client.put("/users/profile", json={"name": "a\x00b"}, headers=headers).status_code == 422

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -82,9 +85,15 @@ class TestKeys:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self) -> None:
-        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.kid = uuid.uuid4().hex
+    def __init__(self, private_pem: str | None = None, kid: str | None = None) -> None:
+        """A new key, or an existing one (such as a running stack's) with its published key id."""
+        if private_pem is None:
+            self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        else:
+            loaded = serialization.load_pem_private_key(private_pem.encode(), password=None)
+            assert isinstance(loaded, rsa.RSAPrivateKey)
+            self.private_key = loaded
+        self.kid = kid or uuid.uuid4().hex
 
     @property
     def private_pem(self) -> str:
@@ -125,6 +134,44 @@ class TestKeys:
 
     def headers(self, user_id: int = 1, role: str = "employee") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(user_id, role)}"}
+
+
+def _b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _hs256_with_public_key(keys: TestKeys, payload: dict[str, object]) -> str:
+    """The HS/RS confusion attack: the public key used as an HMAC secret."""
+    signing_input = f"{_b64({'alg': 'HS256', 'kid': keys.kid, 'typ': 'JWT'})}.{_b64(payload)}"
+    signature = hmac.new(keys.public_pem.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def forgeries(keys: TestKeys) -> dict[str, str]:
+    """Every kind of bad token the contract says must be refused with 401, made with `keys` where it matters."""
+    claims = keys.claims(1, "admin")
+    serializable = {**claims, "iat": int(claims["iat"].timestamp()), "exp": int(claims["exp"].timestamp())}
+    valid = keys.token(1, "employee")
+    head, body, signature = valid.split(".")
+    tampered_body = _b64({**serializable, "role": "admin"})
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    return {
+        "alg none": f"{_b64({'alg': 'none', 'kid': keys.kid})}.{_b64(serializable)}.",
+        "HS256 signed with the public key": _hs256_with_public_key(keys, serializable),
+        "expired": keys.token(exp=utcnow() - timedelta(seconds=5)),
+        "not yet valid": keys.token(nbf=utcnow() + timedelta(minutes=5)),
+        "wrong issuer": keys.token(iss="someone-else"),
+        "wrong audience": keys.token(aud="another-api"),
+        "unknown kid": jwt.encode(claims, keys.private_key, "RS256", headers={"kid": "nope"}),
+        "no kid": jwt.encode(claims, keys.private_key, "RS256"),
+        "other key": TestKeys().token(),
+        "tampered payload": f"{head}.{tampered_body}.{signature}",
+        "tampered signature": f"{head}.{body}.{flipped}",
+        "no jti": keys.token(jti=None),
+        "non-numeric sub": keys.token(sub="alice"),
+        "unknown role": keys.token(role="superuser"),
+        "garbage": "not-a-token",
+    }
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from servicekit.converters import IdConverter
 from servicekit.db import db
 from servicekit.docs import docs_blueprint
 from servicekit.health import register_health
-from servicekit.problems import Problem, register_problem_handlers
+from servicekit.problems import Problem, register_problem_handlers, validation_problem
 from servicekit.schemas import ProblemSchema
 from servicekit.settings import ServiceSettings
 
@@ -45,9 +45,9 @@ class ProblemResponsesPlugin(BasePlugin):  # type: ignore[misc]
         for operation in (operations or {}).values():
             if not isinstance(operation, dict) or operation.get("security") == []:
                 continue
-            operation.setdefault("responses", {}).setdefault(
-                "401", {"description": "No access token, or not a valid one (see `WWW-Authenticate`)."}
-            )
+            responses = operation.setdefault("responses", {})
+            if 401 not in responses and "401" not in responses:
+                responses["401"] = {"description": "No access token, or not a valid one (see `WWW-Authenticate`)."}
 
 
 @dataclass
@@ -89,6 +89,7 @@ def create_service_app(spec: ServiceApp, import_name: str) -> tuple[Flask, Api]:
     _install_request_context(app)
     install_authentication(app, spec.verifier, spec.public_prefixes)
     _install_json_body_check(app)
+    _install_nul_check(app)
     register_health(app, spec.migrations_dir)
     app.register_blueprint(docs_blueprint(spec.title))
     return app, api
@@ -129,3 +130,34 @@ def _install_json_body_check(app: Flask) -> None:
             return
         if not request.is_json:
             raise Problem(415, "The request body must be JSON (Content-Type: application/json).")
+
+
+def _contains_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
+def _install_nul_check(app: Flask) -> None:
+    """PostgreSQL text cannot hold NUL characters: refuse them as bad input instead of failing at the database."""
+
+    @app.before_request
+    def _refuse_nul() -> None:
+        if request.routing_exception is not None:
+            return
+        for name, value in request.args.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                raise validation_problem([{"field": name, "message": "Must not contain NUL characters."}])
+        body = request.get_json(silent=True) if request.is_json else None
+        if isinstance(body, dict):
+            fields = [key for key, value in body.items() if _contains_nul(key) or _contains_nul(value)]
+        else:
+            fields = [None] if _contains_nul(body) else []
+        if fields:
+            raise validation_problem(
+                [{"field": field, "message": "Must not contain NUL characters."} for field in fields]
+            )

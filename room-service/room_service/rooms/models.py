@@ -51,24 +51,11 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def _storable(text: str) -> str:
-    if "\x00" in text:  # PostgreSQL cannot hold it: refused here, not a 500 at the database
-        raise ma.ValidationError("Must not contain NUL characters.")
-    return text
-
-
-class Text(ma.fields.String):
-    """A string PostgreSQL can store."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return _storable(super()._deserialize(value, attr, data, **kwargs))
-
-
 def normalize_tags(items: Iterable[str]) -> list[str]:
     """Lower-case, whitespace-collapsed, unique tags in their first order; blanks dropped."""
     tags: list[str] = []
     for item in items:
-        tag = " ".join(_storable(item).split()).lower()
+        tag = " ".join(item.split()).lower()  # NUL characters are refused for every service in servicekit
         if len(tag) > MAX_TAG_LENGTH:
             raise ma.ValidationError(f"Each item must be at most {MAX_TAG_LENGTH} characters.")
         if tag and tag not in tags:
@@ -96,7 +83,7 @@ class Equipment(ma.fields.Field[list[str]]):
         return normalize_tags(items)
 
 
-class TagFilter(Text):
+class TagFilter(ma.fields.String):
     """A query parameter of comma-separated tags, normalized as stored tags are."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:  # type: ignore[override]
@@ -136,13 +123,13 @@ def _strip_name(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class RoomCreate(StrictSchema):
-    name = Text(required=True, validate=NAME_RULES)
+    name = ma.fields.String(required=True, validate=NAME_RULES)
     capacity = ma.fields.Integer(required=True, strict=True, validate=CAPACITY_RULE)
     equipment = Equipment(load_default=list)
-    building = Text(allow_none=True, load_default=None, validate=ma.validate.Length(max=200))
-    floor = Text(allow_none=True, load_default=None, validate=ma.validate.Length(max=50))
-    description = Text(allow_none=True, load_default=None, validate=ma.validate.Length(max=5000))
-    timezone = Text(load_default="UTC", validate=_validate_timezone)
+    building = ma.fields.String(allow_none=True, load_default=None, validate=ma.validate.Length(max=200))
+    floor = ma.fields.String(allow_none=True, load_default=None, validate=ma.validate.Length(max=50))
+    description = ma.fields.String(allow_none=True, load_default=None, validate=ma.validate.Length(max=5000))
+    timezone = ma.fields.String(load_default="UTC", validate=_validate_timezone)
     is_active = StrictBoolean(load_default=True)
 
     @ma.post_load
@@ -153,13 +140,13 @@ class RoomCreate(StrictSchema):
 class RoomUpdate(StrictSchema):
     """Any non-empty subset of the writable fields, validated as on create; PUT and PATCH alike."""
 
-    name = Text(validate=NAME_RULES)
+    name = ma.fields.String(validate=NAME_RULES)
     capacity = ma.fields.Integer(strict=True, validate=CAPACITY_RULE)
     equipment = Equipment()
-    building = Text(allow_none=True, validate=ma.validate.Length(max=200))
-    floor = Text(allow_none=True, validate=ma.validate.Length(max=50))
-    description = Text(allow_none=True, validate=ma.validate.Length(max=5000))
-    timezone = Text(validate=_validate_timezone)
+    building = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+    floor = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=50))
+    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
+    timezone = ma.fields.String(validate=_validate_timezone)
     is_active = StrictBoolean()
     id = ReadOnly()
     created_at = ReadOnly()
@@ -199,7 +186,7 @@ class RoomListQuery(PageQuery):
             "example": "projector,whiteboard",
         }
     )
-    building = Text(metadata={"description": "The building, exactly but ignoring case."})
-    floor = Text(metadata={"description": 'The floor, exactly ("3", "B1").'})
-    q = Text(metadata={"description": "Text found in the name or the description, ignoring case."})
+    building = ma.fields.String(metadata={"description": "The building, exactly but ignoring case."})
+    floor = ma.fields.String(metadata={"description": 'The floor, exactly ("3", "B1").'})
+    q = ma.fields.String(metadata={"description": "Text found in the name or the description, ignoring case."})
     is_active = ma.fields.Boolean(load_default=True, metadata={"description": "Active rooms (default) or inactive."})
