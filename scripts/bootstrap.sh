@@ -64,6 +64,10 @@ check_system_packages() {
         NEED_JAVA=1
         APT_PACKAGES+=(openjdk-17-jre-headless maven)
     fi
+    # Headless Chromium and its driver, for the sign-in test a real browser runs.
+    if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+        APT_PACKAGES+=(chromium chromium-driver)
+    fi
 }
 
 install_system_packages() {
@@ -75,6 +79,7 @@ install_system_packages() {
     have_nginx || die "nginx still missing after apt-get install"
     have java || die "java still missing after apt-get install"
     have mvn || die "mvn still missing after apt-get install"
+    [[ -x /usr/bin/chromedriver ]] || die "chromedriver still missing after apt-get install"
 }
 
 check_java_version() {
