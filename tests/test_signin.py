@@ -81,6 +81,7 @@ def test_admin_emails_become_admins_and_cli_users_are_linked_not_duplicated(stac
     cli_id = jwt.decode(cli_token, options={"verify_signature": False})["sub"]
     _, bob = sign_in(stack, "bob@example.com")
     assert str(bob.json()["user"]["id"]) == cli_id
+    assert bob.json()["user"]["name"] == "Bob Example"  # the first sign-in brings the provider's name
     _, again = sign_in(stack, "bob@example.com")
     assert again.json()["user"]["id"] == bob.json()["user"]["id"]
     _, admin = sign_in(stack, "admin@example.com")

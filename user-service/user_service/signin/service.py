@@ -28,9 +28,9 @@ def verified_email(claims: Mapping[str, Any], oidc: OidcSettings) -> str:
 def sign_in(session: Session, claims: Mapping[str, Any], oidc: OidcSettings) -> User:
     """Find or create the user; later sign-ins refresh the e-mail, never the name the user may have edited."""
     email = verified_email(claims, oidc)
-    user = _find_or_link(session, str(claims["sub"]), email)
+    name = str(claims.get("name") or email.split("@")[0]).strip()[:200]
+    user = _find_or_link(session, str(claims["sub"]), email, name)
     if user is None:
-        name = str(claims.get("name") or email.split("@")[0])[:200]
         role = "admin" if email.lower() in oidc.admin_emails else "employee"
         return users.create_user(session, email=email, name=name, role=role, subject=str(claims["sub"]))
     if not user.is_active:
@@ -39,8 +39,9 @@ def sign_in(session: Session, claims: Mapping[str, Any], oidc: OidcSettings) -> 
     return user
 
 
-def _find_or_link(session: Session, subject: str, email: str) -> User | None:
-    """By the provider's subject; else a user created by the CLI with this e-mail, now linked to it."""
+def _find_or_link(session: Session, subject: str, email: str, name: str) -> User | None:
+    """By the provider's subject; else a user created by the CLI with this e-mail, linked now: this is its
+    first sign-in, so it takes the provider's name, as a new user would."""
     linked: User | None = session.scalar(sa.select(User).where(User.oidc_subject == subject).with_for_update())
     if linked is not None:
         return linked
@@ -50,6 +51,7 @@ def _find_or_link(session: Session, subject: str, email: str) -> User | None:
     if user.oidc_subject is not None:
         raise Problem(403, "This e-mail address belongs to another account.", slug="email-taken")
     user.oidc_subject = subject
+    user.name = name
     users.changed(session, user)
     return user
 
