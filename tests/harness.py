@@ -32,7 +32,7 @@ TEST_USERS = [
 ]
 
 
-def system_stack_config(log_dir: Path) -> StackConfig:
+def system_stack_config(log_dir: Path, kafka: str | None = None) -> StackConfig:
     from sqlalchemy.engine import make_url
 
     server = make_url(postgres_server_url())
@@ -46,7 +46,7 @@ def system_stack_config(log_dir: Path) -> StackConfig:
         database_urls={
             name: server.set(database=f"{run_id}_{name}").render_as_string(hide_password=False) for name in SERVICES
         },
-        kafka_bootstrap_servers=kafka_servers(),
+        kafka_bootstrap_servers=kafka or kafka_servers(),
         topic_prefix=f"{run_id}.",
         web_concurrency=3,  # several workers, so concurrency tests race for real
         # Tests share one client address; keep the auth limit out of their way except where a test lowers it.
@@ -72,7 +72,9 @@ class Stack:
         return f"http://127.0.0.1:{self.config.web_ports[service]}"
 
     def health(self, name: str) -> str:
-        service, role = name.split("-")
+        if name in self.config.health_ports:
+            return f"http://127.0.0.1:{self.config.health_ports[name]}"
+        service, role = name.split("-")[:2]
         return f"http://127.0.0.1:{self.config.health_port(service, role)}"
 
     def log(self, name: str) -> Path:
@@ -89,7 +91,8 @@ class Stack:
         for service in SERVICES:
             drop_database(self.config.database_url(service))
 
-    def start(self, name: str, wait: bool = True) -> None:
+    def start(self, name: str, wait: bool = True, extra_env: dict[str, str] | None = None) -> None:
+        """Start a process by name; `reservation-consumer-2` and the like are further instances of a role."""
         assert name not in self.processes or self.processes[name].poll() is not None, f"{name} is running"
         if name == "gateway":
             conf = render_gateway_config(self.config)
@@ -98,8 +101,11 @@ class Stack:
         elif name == "oidc":
             command, env = oidc_provider_command(self.config.oidc_port, TEST_USERS), child_env({})
         else:
-            service, role = name.split("-")
-            command, env = service_command(service, role), child_env(self.config.service_env(service, role))
+            service, role = name.split("-")[:2]
+            service_env = self.config.service_env(service, role)
+            if name not in PROCESS_NAMES:
+                service_env["HEALTH_PORT"] = str(self.config.health_ports.setdefault(name, free_port()))
+            command, env = service_command(service, role), child_env({**service_env, **(extra_env or {})})
         log = self.log(name).open("ab")
         self.processes[name] = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         if wait:

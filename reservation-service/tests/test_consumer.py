@@ -87,3 +87,33 @@ def test_events_are_applied_once_and_poison_goes_to_the_dlq(
     headers = dict(dead.headers)
     assert b"not JSON" in headers["dlq_error"]
     assert headers["dlq_source"].startswith(kafka_settings.topic("room_events").encode())
+
+
+def test_unknown_type_and_failing_handler_are_dead_lettered_and_the_stream_goes_on(
+    consumer: EventConsumer, send: Callable[..., None], engine: sa.Engine, kafka_settings: KafkaSettings
+) -> None:
+    unknown = room_event(8, "room_renovated")
+    broken = room_event(9)
+    broken["data"]["capacity"] = None  # the replica cannot hold a room without capacity: the handler raises
+    send(json.dumps(unknown).encode(), "8")
+    send(json.dumps(broken).encode(), "9")
+    send(json.dumps(room_event(10)).encode(), "10")
+    wait_for("SELECT name FROM rooms WHERE id = 10", engine, "Room 10")
+    wait_for("SELECT count(*) FROM rooms WHERE id IN (8, 9)", engine, 0)
+    reader = KafkaConsumer(
+        kafka_settings.topic("room_events.dlq"),
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        group_id=unique_name("dlq-reader"),
+        consumer_timeout_ms=30000,
+    )
+    dead = {}
+    for message in reader:
+        dead[message.key] = dict(message.headers)
+        if len(dead) == 2:
+            break
+    reader.close()
+    assert b"unknown event type" in dead[b"8"]["dlq_error"]
+    assert b"capacity" in dead[b"9"]["dlq_error"]
+    with engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT count(*) FROM processed_events")) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import time
 import traceback
@@ -13,15 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from prometheus_client import Counter
+from kafka.errors import KafkaError
+from prometheus_client import Counter, Gauge
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicekit.context import request_id_var
 from servicekit.health_server import Heartbeat, serve_health
-from servicekit.settings import KafkaSettings, ServiceSettings
+from servicekit.settings import Env, KafkaSettings, ServiceSettings
 from servicekit.topics import ensure_topics
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ Handler = Callable[[Session, Mapping[str, Any]], None]
 
 APPLIED = Counter("consumer_events_applied_total", "Events applied", ["topic", "event_type"])
 DUPLICATES = Counter("consumer_events_duplicate_total", "Redelivered events skipped", ["topic"])
+LAG = Gauge("consumer_lag", "Events in the partition not yet consumed", ["topic", "partition"])
 DEAD_LETTERED = Counter("consumer_events_dead_lettered_total", "Events sent to a dead-letter topic", ["topic"])
 
 processed_events = sa.table("processed_events", sa.column("event_id"), sa.column("topic"), sa.column("processed_at"))
@@ -39,10 +42,25 @@ class PoisonMessage(Exception):
     """A message that can never be applied (not JSON, no event id): straight to the dead-letter topic."""
 
 
+def ignore(session: Session, envelope: Mapping[str, Any]) -> None:
+    """The handler of an event type a service knows and has nothing to do for (recorded as processed)."""
+
+
 @dataclass(frozen=True)
 class ConsumerConfig:
     max_attempts: int = 5
     retry_backoff_s: float = 0.5
+    # Fault injection for the crash tests only: exit the process right after the database commit of the
+    # Nth applied event, before its offset is committed. 0 (the default) never does.
+    crash_after_commit: int = 0
+
+    @classmethod
+    def from_env(cls, env: Env) -> ConsumerConfig:
+        return cls(
+            max_attempts=env.integer("CONSUMER_MAX_ATTEMPTS", 5, minimum=1),
+            retry_backoff_s=env.number("CONSUMER_RETRY_BACKOFF_SECONDS", 0.5),
+            crash_after_commit=env.integer("FAULT_CRASH_AFTER_COMMIT", 0, minimum=0),
+        )
 
 
 def parse_envelope(value: bytes | None) -> dict[str, Any]:
@@ -71,8 +89,9 @@ def apply_once(session: Session, topic: str, envelope: Mapping[str, Any], handle
         if inserted is None:
             return False
         handler = handlers.get(envelope["event_type"])
-        if handler is not None:
-            handler(session, envelope)
+        if handler is None:
+            raise PoisonMessage(f"unknown event type {envelope['event_type']!r} on {topic}")
+        handler(session, envelope)
     return True
 
 
@@ -109,21 +128,40 @@ class EventConsumer:
         )
         dlq = KafkaProducer(bootstrap_servers=self.kafka.bootstrap_servers, acks="all", enable_idempotence=True)
         log.info("consumer started", extra={"topics": sorted(self.handlers)})
+        handled = 0
         try:
             while not self.stopping:
-                batches = consumer.poll(timeout_ms=1000)
+                try:
+                    batches = consumer.poll(timeout_ms=1000)
+                except KafkaError as error:  # the broker is away: poll again, the client reconnects
+                    log.warning("polling failed, retrying", extra={"error": str(error)})
+                    time.sleep(1)
+                    continue
                 self.heartbeat.beat()
                 for partition, records in batches.items():
                     for record in records:
                         self._handle(record, dlq)
-                        consumer.commit({partition: OffsetAndMetadata(record.offset + 1, None, -1)})
+                        handled += 1
+                        if handled == self.config.crash_after_commit:
+                            log.warning("fault injection: exiting between database commit and offset commit")
+                            os._exit(70)
+                        self._commit(consumer, partition, record.offset + 1)
                         if self.stopping:
                             break
                     if self.stopping:
                         break
+                _report_lag(consumer)
         finally:
-            consumer.close()
+            consumer.close()  # leaves the group at once, so the partitions move without a session timeout
             dlq.close(timeout=10)
+
+    @staticmethod
+    def _commit(consumer: KafkaConsumer, partition: TopicPartition, offset: int) -> None:
+        """Commit after the database transaction; a failed commit means redelivery, which is harmless."""
+        try:
+            consumer.commit({partition: OffsetAndMetadata(offset, None, -1)})
+        except KafkaError as error:
+            log.warning("offset commit failed; the event will be redelivered", extra={"error": str(error)})
 
     def _handle(self, record: ConsumerRecord, dlq: KafkaProducer) -> None:
         headers = dict(record.headers or [])
@@ -152,6 +190,13 @@ class EventConsumer:
             except PoisonMessage as error:
                 self._dead_letter(record, dlq, error)
                 return
+            except sa.exc.OperationalError as error:
+                # The database is away: not the message's fault, so wait for it rather than dead-letter.
+                if self.stopping:
+                    raise
+                log.warning("database unavailable, retrying", extra={"error": str(error)})
+                time.sleep(min(self.config.retry_backoff_s * 2**attempt, 10.0))
+                attempt = 0
             except Exception as error:
                 if attempt >= self.config.max_attempts or self.stopping:
                     if self.stopping:
@@ -175,6 +220,20 @@ class EventConsumer:
         log.error("event dead-lettered", extra={"topic": record.topic, "offset": record.offset, "error": str(error)})
 
 
+def _report_lag(consumer: KafkaConsumer) -> None:
+    """Lag per partition, from what the last fetch saw; skipped while the broker is away."""
+    for partition in consumer.assignment():
+        highwater = consumer.highwater(partition)
+        if highwater is None:
+            continue
+        try:
+            position = consumer.position(partition, timeout_ms=1000)
+        except KafkaError:
+            return
+        if position is not None:
+            LAG.labels(partition.topic, str(partition.partition)).set(max(0, highwater - position))
+
+
 def _describe(record: ConsumerRecord, envelope: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "topic": record.topic,
@@ -189,7 +248,7 @@ def _describe(record: ConsumerRecord, envelope: Mapping[str, Any]) -> dict[str, 
 def run_consumer(
     service: ServiceSettings, kafka: KafkaSettings, handlers: Mapping[str, Mapping[str, Handler]], health_port: int
 ) -> None:
-    consumer = EventConsumer(service, kafka, handlers, ConsumerConfig())
+    consumer = EventConsumer(service, kafka, handlers, ConsumerConfig.from_env(Env()))
     signal.signal(signal.SIGTERM, consumer.stop)
     signal.signal(signal.SIGINT, consumer.stop)
     serve_health(health_port, consumer.heartbeat)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import select
 import signal
@@ -20,7 +21,7 @@ from prometheus_client import Counter, Gauge
 from servicekit.health_server import Heartbeat, serve_health
 from servicekit.outbox import NOTIFY_CHANNEL
 from servicekit.serialization import dumps
-from servicekit.settings import KafkaSettings, ServiceSettings
+from servicekit.settings import Env, KafkaSettings, ServiceSettings
 from servicekit.topics import ensure_topics
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,19 @@ class RelayConfig:
     batch_size: int = 500
     idle_wait_s: float = 1.0
     max_backoff_s: float = 30.0
+    retention_hours: float = 72.0  # sent rows are kept this long (for inspection), then pruned
+    # Fault injection for the crash tests only: exit right after Kafka acknowledged the Nth batch, before the
+    # rows are marked sent, so a restart publishes them again. 0 (the default) never does.
+    crash_after_publish: int = 0
+
+    @classmethod
+    def from_env(cls, env: Env) -> RelayConfig:
+        return cls(
+            batch_size=env.integer("RELAY_BATCH_SIZE", 500, minimum=1),
+            max_backoff_s=env.number("RELAY_MAX_BACKOFF_SECONDS", 30.0),
+            retention_hours=env.number("OUTBOX_RETENTION_HOURS", 72.0),
+            crash_after_publish=env.integer("FAULT_CRASH_AFTER_PUBLISH", 0, minimum=0),
+        )
 
 
 def libpq_dsn(sqlalchemy_url: str) -> str:
@@ -54,6 +68,7 @@ class Relay:
         self.heartbeat = Heartbeat()
         self.stopping = False
         self._producer: KafkaProducer | None = None
+        self._batches = 0
 
     def stop(self, *_: Any) -> None:
         self.stopping = True
@@ -67,10 +82,16 @@ class Relay:
                 backoff = 0.5
             except (psycopg2.Error, KafkaError) as error:
                 log.warning("relay interrupted, retrying", extra={"error": str(error), "retry_in_s": backoff})
+                self._drop_producer()  # start clean: a producer that lost the broker may hold stale state
                 self._sleep(backoff * random.uniform(0.5, 1.5))
                 backoff = min(backoff * 2, self.config.max_backoff_s)
         if self._producer is not None:
             self._producer.close(timeout=10)
+
+    def _drop_producer(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=0)
+            self._producer = None
 
     def _producer_or_new(self) -> KafkaProducer:
         if self._producer is None:
@@ -93,7 +114,11 @@ class Relay:
                 cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
             conn.commit()
             log.info("relay active")
+            next_prune = 0.0
             while not self.stopping:
+                if time.monotonic() >= next_prune:
+                    self._prune(conn)
+                    next_prune = time.monotonic() + 300
                 published = self._publish_batch(conn)
                 self.heartbeat.beat(active=True)
                 if published < self.config.batch_size:
@@ -141,6 +166,10 @@ class Relay:
             future = producer.send(self.kafka.topic(topic), key=key.encode(), value=value, headers=headers)
             futures.append((row_id, future))
         producer.flush(timeout=30)
+        self._batches += 1
+        if self._batches == self.config.crash_after_publish:
+            log.warning("fault injection: exiting after publishing, before marking the rows sent")
+            os._exit(70)
         sent: list[int] = []
         failure: Exception | None = None
         for row_id, future in futures:
@@ -158,6 +187,17 @@ class Relay:
             raise failure if isinstance(failure, KafkaError) else KafkaError(str(failure))
         return len(sent)
 
+    def _prune(self, conn: psycopg2.extensions.connection) -> None:
+        with conn.cursor() as cur:
+            cur.execute(
+                "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => %s)",
+                (self.config.retention_hours * 3600,),
+            )
+            pruned = cur.rowcount
+        conn.commit()
+        if pruned:
+            log.info("pruned sent outbox rows", extra={"rows": pruned})
+
     def _wait_for_notify(self, conn: psycopg2.extensions.connection) -> None:
         if not conn.notifies:
             select.select([conn], [], [], self.config.idle_wait_s)
@@ -171,7 +211,7 @@ class Relay:
 
 
 def run_relay(service: ServiceSettings, kafka: KafkaSettings, topics: list[str], health_port: int) -> None:
-    relay = Relay(service, kafka, topics, RelayConfig())
+    relay = Relay(service, kafka, topics, RelayConfig.from_env(Env()))
     signal.signal(signal.SIGTERM, relay.stop)
     signal.signal(signal.SIGINT, relay.stop)
     serve_health(health_port, relay.heartbeat)

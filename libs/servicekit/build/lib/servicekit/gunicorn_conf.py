@@ -1,0 +1,19 @@
+"""gunicorn settings, all from the environment (the boot command sets SERVICE_NAME)."""
+
+import os
+
+from servicekit.logs import logging_config
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "0"))
+# Requests are logged by the app itself (with request id, user and duration); gunicorn's access log would repeat them.
+accesslog = None
+logconfig_dict = logging_config(os.environ.get("SERVICE_NAME", "service"), os.environ.get("LOG_LEVEL", "INFO").upper())
+# Temporary files in memory: works with a read-only root filesystem.
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else None)  # noqa: S108

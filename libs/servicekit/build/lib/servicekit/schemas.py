@@ -1,0 +1,29 @@
+"""Schema helpers: strict inputs (unknown fields refused) and the problem body for the docs."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+class StrictSchema(ma.Schema):
+    """Request bodies: unknown fields are an error, never silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ProblemSchema(ma.Schema):
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Dict())
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """JSON true or false only: no "yes", 1 or "on" in a body."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

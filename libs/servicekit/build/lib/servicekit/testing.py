@@ -1,0 +1,200 @@
+"""Test helpers shared by the services' suites: throwaway databases, signing keys, a JWKS server."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jwt
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from sqlalchemy.engine import make_url
+
+from servicekit.db import utcnow
+from servicekit.dbadmin import drop_database, ensure_database
+from servicekit.migrations import upgrade
+
+ISSUER = "meeting-room-system"
+AUDIENCE = "meeting-room-api"
+
+
+def postgres_server_url() -> str:
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url:
+        raise RuntimeError("TEST_POSTGRES_URL is not set: run the tests with `make test`")
+    return url
+
+
+def kafka_servers() -> str:
+    servers = os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS")
+    if not servers:
+        raise RuntimeError("TEST_KAFKA_BOOTSTRAP_SERVERS is not set: run the tests with `make test`")
+    return servers
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+@contextmanager
+def migrated_database(prefix: str, migrations_dir: Path) -> Iterator[str]:
+    """A new database on the test server, at the latest migration, dropped afterwards."""
+    url = make_url(postgres_server_url()).set(drivername="postgresql+psycopg2", database=unique_name(f"test_{prefix}"))
+    rendered = url.render_as_string(hide_password=False)
+    ensure_database(rendered)
+    try:
+        upgrade(migrations_dir, rendered)
+        yield rendered
+    finally:
+        drop_database(rendered)
+
+
+def truncate_all(engine: sa.Engine) -> None:
+    """Empty every table but Alembic's, so each test starts from a clean state."""
+    with engine.begin() as connection:
+        tables = connection.scalars(
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+        ).all()
+        if tables:
+            names = ", ".join(f'"{name}"' for name in tables)
+            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TestKeys:
+    """A signing key of the tests' own, minting tokens as the user service would."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, private_pem: str | None = None, kid: str | None = None) -> None:
+        """A new key, or an existing one (such as a running stack's) with its published key id."""
+        if private_pem is None:
+            self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        else:
+            loaded = serialization.load_pem_private_key(private_pem.encode(), password=None)
+            assert isinstance(loaded, rsa.RSAPrivateKey)
+            self.private_key = loaded
+        self.kid = kid or uuid.uuid4().hex
+
+    @property
+    def private_pem(self) -> str:
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+
+    @property
+    def public_pem(self) -> str:
+        return (
+            self.private_key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+
+    def jwks(self) -> dict[str, Any]:
+        jwk = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
+        return {"keys": [{**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
+
+    def claims(self, user_id: int, role: str, **overrides: Any) -> dict[str, Any]:
+        now = utcnow()
+        claims = {
+            "sub": str(user_id),
+            "email": f"user{user_id}@example.com",
+            "name": f"User {user_id}",
+            "role": role,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": now + timedelta(minutes=15),
+            "jti": uuid.uuid4().hex,
+        }
+        claims.update(overrides)
+        return {k: v for k, v in claims.items() if v is not None}
+
+    def token(self, user_id: int = 1, role: str = "employee", **overrides: Any) -> str:
+        return jwt.encode(self.claims(user_id, role, **overrides), self.private_key, "RS256", headers={"kid": self.kid})
+
+    def headers(self, user_id: int = 1, role: str = "employee") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user_id, role)}"}
+
+
+def _b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _hs256_with_public_key(keys: TestKeys, payload: dict[str, object]) -> str:
+    """The HS/RS confusion attack: the public key used as an HMAC secret."""
+    signing_input = f"{_b64({'alg': 'HS256', 'kid': keys.kid, 'typ': 'JWT'})}.{_b64(payload)}"
+    signature = hmac.new(keys.public_pem.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def forgeries(keys: TestKeys) -> dict[str, str]:
+    """Every kind of bad token the contract says must be refused with 401, made with `keys` where it matters."""
+    claims = keys.claims(1, "admin")
+    serializable = {**claims, "iat": int(claims["iat"].timestamp()), "exp": int(claims["exp"].timestamp())}
+    valid = keys.token(1, "employee")
+    head, body, signature = valid.split(".")
+    tampered_body = _b64({**serializable, "role": "admin"})
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    return {
+        "alg none": f"{_b64({'alg': 'none', 'kid': keys.kid})}.{_b64(serializable)}.",
+        "HS256 signed with the public key": _hs256_with_public_key(keys, serializable),
+        "expired": keys.token(exp=utcnow() - timedelta(seconds=5)),
+        "not yet valid": keys.token(nbf=utcnow() + timedelta(minutes=5)),
+        "wrong issuer": keys.token(iss="someone-else"),
+        "wrong audience": keys.token(aud="another-api"),
+        "unknown kid": jwt.encode(claims, keys.private_key, "RS256", headers={"kid": "nope"}),
+        "no kid": jwt.encode(claims, keys.private_key, "RS256"),
+        "other key": TestKeys().token(),
+        "tampered payload": f"{head}.{tampered_body}.{signature}",
+        "tampered signature": f"{head}.{body}.{flipped}",
+        "no jti": keys.token(jti=None),
+        "non-numeric sub": keys.token(sub="alice"),
+        "unknown role": keys.token(role="superuser"),
+        "garbage": "not-a-token",
+    }
+
+
+@contextmanager
+def jwks_server(jwks: dict[str, Any]) -> Iterator[str]:
+    """Serve a JWKS over real HTTP, as the user service would; yields its URL."""
+    body = json.dumps(jwks).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
