@@ -15,8 +15,9 @@ Restores the newest backup of each database named (default: all, the three datab
 BACKUP_DIR, or from S3 with --from-s3. Each file is checked against its manifest's SHA-256 and
 read with pg_restore --list before anything is touched. A database is restored into a new
 database, <name>__restore, which then replaces the target, so a failed restore leaves the target
-as it was. A target that already has tables is only replaced with --force. Stop the services
-(web, relay, consumer) first: their connections to a replaced database are closed.
+as it was; the new database keeps the old one's owner. A target that already has tables is only
+replaced with --force. Stop the services (web, relay, consumer) first: their connections to a
+replaced database are closed.
 
 `kafka` creates the topics of the newest topic export that are missing (partitions,
 replication, topic configs); existing topics are left as they are.
