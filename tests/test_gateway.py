@@ -95,3 +95,11 @@ def test_upstream_down_is_502_problem(stack: Stack, admin: dict[str, str]) -> No
     finally:
         stack.start("room-web")
     assert requests.get(f"{stack.gateway}/rooms", headers=admin, timeout=10).status_code == 200
+
+
+def test_methods_the_gateway_refuses_are_405_with_allow(stack: Stack, admin: dict[str, str]) -> None:
+    traced = requests.request("TRACE", f"{stack.gateway}/rooms", headers=admin, timeout=10)
+    assert_problem(traced, 405)
+    assert "GET" in traced.headers["Allow"]
+    by_service = requests.delete(f"{stack.gateway}/rooms", headers=admin, timeout=10)
+    assert by_service.headers["Allow"] == "GET, HEAD, OPTIONS, POST"  # the service's own, not doubled

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
 blp = Blueprint("keys", __name__, description="Token signing keys")
 
 
+class JWKSet(ma.Schema):
+    keys = ma.fields.List(ma.fields.Dict(), metadata={"description": "RSA public keys (RFC 7517)."})
+
+
 @blp.get("/.well-known/jwks.json")
 @blp.doc(security=[])
-def jwks() -> tuple[dict[str, Any], int, dict[str, str]]:
+@blp.response(200, JWKSet)
+def jwks() -> tuple[dict[str, Any], dict[str, str]]:
     """The current and previous public keys (JWKS)."""
-    return current_app.extensions["signing_keys"].jwks(), 200, {"Cache-Control": "public, max-age=300"}
+    return current_app.extensions["signing_keys"].jwks(), {"Cache-Control": "public, max-age=300"}

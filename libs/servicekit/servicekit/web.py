@@ -9,17 +9,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apispec import BasePlugin
 from flask import Flask, Response, g, request
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from servicekit import openapi
 from servicekit.auth import TokenVerifier, install_authentication
 from servicekit.context import clean_request_id, request_id_var, user_id_var
 from servicekit.converters import IdConverter
 from servicekit.db import db
 from servicekit.docs import docs_blueprint
 from servicekit.health import register_health
+from servicekit.openapi import SchemaRulesPlugin
 from servicekit.problems import Problem, register_problem_handlers, validation_problem
 from servicekit.schemas import ProblemSchema
 from servicekit.settings import ServiceSettings
@@ -36,18 +37,6 @@ class ServiceApi(Api):  # type: ignore[misc]
 
     def _register_error_handlers(self) -> None:
         return None
-
-
-class ProblemResponsesPlugin(BasePlugin):  # type: ignore[misc]
-    """Documents the 401 that every operation needing a token can answer (public ones set `security=[]`)."""
-
-    def operation_helper(self, path: str | None = None, operations: dict[str, Any] | None = None, **_: Any) -> None:
-        for operation in (operations or {}).values():
-            if not isinstance(operation, dict) or operation.get("security") == []:
-                continue
-            responses = operation.setdefault("responses", {})
-            if 401 not in responses and "401" not in responses:
-                responses["401"] = {"description": "No access token, or not a valid one (see `WWW-Authenticate`)."}
 
 
 @dataclass
@@ -79,9 +68,10 @@ def create_service_app(spec: ServiceApp, import_name: str) -> tuple[Flask, Api]:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db.init_app(app)
     api = ServiceApi(app, spec_kwargs={"servers": [{"url": "/"}]})
-    problem_responses = ProblemResponsesPlugin()
-    problem_responses.init_spec(api.spec)
-    api.spec.plugins = [*api.spec.plugins, problem_responses]
+    schema_rules = SchemaRulesPlugin()
+    schema_rules.init_spec(api.spec)
+    api.spec.plugins = [*api.spec.plugins, schema_rules]
+    openapi.install(app)
     api.register_converter(IdConverter, lambda _: {"type": "integer", "format": "int64", "minimum": 1})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     api.spec.options["security"] = [{"bearerAuth": []}]

@@ -80,6 +80,8 @@ class ReservationCreate(StrictSchema):
 class ReservationUpdate(StrictSchema):
     """PUT and PATCH alike: any subset of the writable fields."""
 
+    min_properties = 1  # documented as minProperties (servicekit.openapi)
+
     room_id = _room_id()
     start_time = _local_time()
     end_time = _local_time()

@@ -140,6 +140,8 @@ class RoomCreate(StrictSchema):
 class RoomUpdate(StrictSchema):
     """Any non-empty subset of the writable fields, validated as on create; PUT and PATCH alike."""
 
+    min_properties = 1  # documented as minProperties (servicekit.openapi)
+
     name = ma.fields.String(validate=NAME_RULES)
     capacity = ma.fields.Integer(strict=True, validate=CAPACITY_RULE)
     equipment = Equipment()

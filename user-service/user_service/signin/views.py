@@ -50,8 +50,18 @@ def login() -> ResponseReturnValue:
         raise Problem(503, "The identity provider cannot be reached; retry shortly.") from None
 
 
+CALLBACK_PARAMETERS = [
+    {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": description}
+    for name, description in (
+        ("code", "The authorization code from the provider."),
+        ("state", "The state this service sent with the sign-in request."),
+        ("error", "The provider's error, when sign-in was refused there."),
+    )
+]
+
+
 @blp.get("/google/callback")
-@blp.doc(security=[])
+@blp.doc(security=[], parameters=CALLBACK_PARAMETERS)
 @blp.response(200, TokenPair)
 @blp.alt_response(400, schema=ProblemSchema, description="Bad or missing state, a used code, or a wrong nonce.")
 @blp.alt_response(403, schema=ProblemSchema, description="E-mail not verified, domain not allowed, or inactive.")

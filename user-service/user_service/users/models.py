@@ -62,6 +62,8 @@ class ProfileUpdate(StrictSchema):
 class UserUpdate(StrictSchema):
     """An admin's change: any subset of name, role and the active flag."""
 
+    min_properties = 1  # documented as minProperties (servicekit.openapi)
+
     name = _name()
     role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
     is_active = StrictBoolean()
