@@ -184,7 +184,8 @@ pg_run() {
 
 describe_connection() { printf '%s@%s:%s/%s' "${CONN_USER}" "${CONN_HOST}" "${CONN_PORT}" "${CONN_NAME}"; }
 
-helper() { "${BACKUP_PYTHON}" "${ROOT}/scripts/backup/helper.py" "$@"; }
+# Unbuffered, so its lines and its error come out in the order they were written.
+helper() { PYTHONUNBUFFERED=1 "${BACKUP_PYTHON}" "${ROOT}/scripts/backup/helper.py" "$@"; }
 
 check_tools() {
     local tool
