@@ -14,12 +14,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import kafka_topics
+from failure import Failure
 from names import is_expired
-from s3_store import S3Failure, Store
+
+# boto3 and kafka-python are imported by the commands that use them: each takes a third of a second.
 
 
 def s3_check(args: argparse.Namespace) -> None:
+    from s3_store import Store
+
     store = Store.from_env()
     print(f"target: {store.where}")
     for line in store.check():
@@ -27,6 +30,8 @@ def s3_check(args: argparse.Namespace) -> None:
 
 
 def s3_upload(args: argparse.Namespace) -> None:
+    from s3_store import Store
+
     store = Store.from_env()
     if store.ensure_bucket():
         print(f"created bucket {store.bucket}")
@@ -35,20 +40,28 @@ def s3_upload(args: argparse.Namespace) -> None:
 
 
 def s3_prune(args: argparse.Namespace) -> None:
+    from s3_store import Store
+
     store = Store.from_env()
     for key in store.prune(args.days, datetime.now(UTC)):
         print(f"removed s3://{store.bucket}/{key}")
 
 
 def s3_latest(args: argparse.Namespace) -> None:
+    from s3_store import Store
+
     print(Store.from_env().latest(args.kind, args.timestamp))
 
 
 def s3_get(args: argparse.Namespace) -> None:
+    from s3_store import Store
+
     Store.from_env().download(args.key, Path(args.destination))
 
 
 def s3_list(args: argparse.Namespace) -> None:
+    from s3_store import Store
+
     store = Store.from_env()
     for key, _ in sorted(store.objects(), key=lambda item: (item[1], item[0])):
         print(key)
@@ -66,12 +79,16 @@ def prune_local(args: argparse.Namespace) -> None:
 
 
 def kafka_export(args: argparse.Namespace) -> None:
+    import kafka_topics
+
     servers, prefix = os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ.get("KAFKA_TOPIC_PREFIX", "")
     count = kafka_topics.export(servers, prefix, Path(args.out))
     print(f"{count} topic(s) from {servers}" + (f" starting with {prefix!r}" if prefix else ""))
 
 
 def kafka_restore(args: argparse.Namespace) -> None:
+    import kafka_topics
+
     for line in kafka_topics.restore(os.environ["KAFKA_BOOTSTRAP_SERVERS"], Path(args.file)):
         print(line)
 
@@ -109,7 +126,7 @@ def main() -> int:
     args = parser().parse_args()
     try:
         args.handler(args)
-    except (S3Failure, kafka_topics.KafkaFailure, OSError) as error:
+    except (Failure, OSError) as error:
         print(f"{error}", file=sys.stderr)
         return 1
     return 0

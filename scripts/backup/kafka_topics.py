@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from failure import Failure
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError
@@ -20,7 +21,7 @@ FORMAT = "meeting-rooms/kafka-topics/1"
 TOPIC_SOURCE = "DYNAMIC_TOPIC_CONFIG"
 
 
-class KafkaFailure(Exception):
+class KafkaFailure(Failure):
     """A Kafka problem, with a message that says what to check."""
 
 

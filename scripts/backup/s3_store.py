@@ -13,10 +13,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from failure import Failure
 from names import TIMESTAMP_FORMAT, date_folder, is_expired, parse
 
 
-class S3Failure(Exception):
+class S3Failure(Failure):
     """An S3 problem, with a message that says what to check."""
 
 
