@@ -28,7 +28,7 @@ Options:
 
 Settings (environment):
   LOG_DIR         where cron_backup.log goes (<project>/logs)
-  CRONTAB_FILE    edit this file instead of the user's crontab (for tests and for /etc/cron.d-style files)
+  CRONTAB_FILE    edit this file (in crontab format) instead of the user's crontab, e.g. in tests
 The backup itself reads config/aws-config.sh for its settings (see ./backup.sh --help).
 EOF
 }
