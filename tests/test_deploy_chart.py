@@ -1,0 +1,481 @@
+"""The Helm chart, rendered offline by Helm's own engine (helm-python-sdk) for every environment.
+
+Linted strictly, every manifest validated against the Kubernetes schemas (kubernetes-validate, strict),
+and the rendered objects checked for what a cluster would otherwise find out the hard way.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import importlib.util
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import helm_python as helm
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHART = ROOT / "helm"
+RELEASE = "meeting-room-system"
+NAMESPACE = "meeting-rooms"
+KUBERNETES_VERSIONS = ("1.30.0", "1.34.0")
+WORKLOADS = ("Deployment", "StatefulSet", "Job")
+EXTERNAL = {
+    "postgresql": {"enabled": False},
+    "externalDatabase": {"host": "db.internal", "existingSecret": "db-admin"},
+    "kafka": {"enabled": False},
+    "externalKafka": {"bootstrapServers": "b-1.kafka.internal:9092,b-2.kafka.internal:9092"},
+}
+CASES = ("default", "development", "staging", "production", "external")
+
+Manifest = dict[str, Any]
+
+
+def values_file(name: str) -> dict[str, Any]:
+    """A values file as Helm itself parses it (anchors and merge keys included)."""
+    return helm.values_from_yaml((CHART / name).read_text())
+
+
+def case_values(case: str) -> dict[str, Any]:
+    if case == "default":
+        return {}
+    if case == "external":
+        return {**values_file("values-production.yaml"), **EXTERNAL}
+    return values_file(f"values-{case}.yaml")
+
+
+def render(values: dict[str, Any] | None = None, *, namespace: str = NAMESPACE) -> list[Manifest]:
+    with helm.Chart.load(CHART) as chart:
+        rendered = chart.render(values=values or {}, name=RELEASE, namespace=namespace)
+    return [
+        doc
+        for path, text in sorted(rendered.items())
+        if path.endswith(".yaml")
+        for doc in yaml.safe_load_all(text)
+        if doc
+    ]
+
+
+@functools.cache
+def rendered_case(case: str) -> tuple[Manifest, ...]:
+    return tuple(render(case_values(case)))
+
+
+def find(manifests: Any, kind: str, name: str | None = None) -> list[Manifest]:
+    return [m for m in manifests if m["kind"] == kind and (name is None or m["metadata"]["name"] == name)]
+
+
+def pod_specs(manifests: Any) -> Iterator[tuple[Manifest, dict[str, Any]]]:
+    for manifest in manifests:
+        if manifest["kind"] in WORKLOADS:
+            yield manifest, manifest["spec"]["template"]["spec"]
+
+
+def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def render_gateway_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("render_gateway", ROOT / "scripts" / "render_gateway.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- Rendering, lint, Kubernetes schemas -------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_chart_lints_strictly(case: str) -> None:
+    report = helm.lint(CHART, case_values(case), strict=True, namespace=NAMESPACE, kube_version="v1.30.0")
+    problems = [m for m in report["messages"] if m["severity"] >= 2]
+    assert not report["errors"] and not problems, report
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_manifest_validates_against_kubernetes_schemas(case: str) -> None:
+    manifests = rendered_case(case)
+    assert len(manifests) > 20
+    for version in KUBERNETES_VERSIONS:
+        for manifest in manifests:
+            kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_kubernetes_validation_would_catch_a_bad_field() -> None:
+    broken = {**find(rendered_case("default"), "Service")[0]}
+    broken["spec"] = {**broken["spec"], "portz": []}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSIONS[0], strict=True)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_object_lives_in_the_release_namespace_with_our_labels(case: str) -> None:
+    for manifest in rendered_case(case):
+        assert manifest["metadata"]["namespace"] == NAMESPACE, manifest["metadata"]["name"]
+        labels = manifest["metadata"]["labels"]
+        assert labels["app.kubernetes.io/instance"] == RELEASE
+        assert labels["app.kubernetes.io/part-of"] == "meeting-room-system"
+
+
+# --- Pods: probes, resources, hardening --------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_long_running_containers_have_all_three_probes(case: str) -> None:
+    for manifest, spec in pod_specs(rendered_case(case)):
+        if manifest["kind"] == "Job":
+            continue
+        for container in spec["containers"]:
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                assert probe in container, f"{manifest['metadata']['name']}/{container['name']} lacks {probe}"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_container_has_requests_and_limits(case: str) -> None:
+    for manifest, spec in pod_specs(rendered_case(case)):
+        for container in containers(spec):
+            resources = container["resources"]
+            for section in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(resources[section]), (
+                    f"{manifest['metadata']['name']}/{container['name']}"
+                )
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_pod_and_container_is_non_root_and_hardened(case: str) -> None:
+    for manifest, spec in pod_specs(rendered_case(case)):
+        where = manifest["metadata"]["name"]
+        pod = spec["securityContext"]
+        assert pod["runAsNonRoot"] is True and pod["runAsUser"] > 0 and pod["runAsGroup"] > 0, where
+        assert pod["seccompProfile"]["type"] == "RuntimeDefault", where
+        assert spec["automountServiceAccountToken"] is False, where
+        for container in containers(spec):
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, where
+            assert context["readOnlyRootFilesystem"] is True, where
+            assert context.get("privileged") is not True, where
+            assert context["capabilities"]["drop"] == ["ALL"], where
+            assert "add" not in context["capabilities"], where
+            mounts = {mount["mountPath"] for mount in container.get("volumeMounts", [])}
+            assert "/tmp" in mounts, f"{where}/{container['name']}: nowhere writable for temporary files"  # noqa: S108
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_web_deployments_wait_for_their_database_then_migrate_in_init_containers(case: str) -> None:
+    webs = [m for m in find(rendered_case(case), "Deployment") if m["metadata"]["name"].endswith("-service-web")]
+    assert len(webs) == 3
+    for web in webs:
+        spec = web["spec"]["template"]["spec"]
+        init = spec["initContainers"]
+        assert [c["name"] for c in init] == ["wait-for-database", "migrate"]
+        assert init[1]["args"] == ["migrate"]
+        assert {c["image"] for c in init} == {spec["containers"][0]["image"]}
+        assert spec["containers"][0]["args"] == ["web"]
+        assert init[1]["envFrom"] == spec["containers"][0]["envFrom"]
+
+
+def test_relays_and_the_consumer_are_probed_on_their_health_port() -> None:
+    workers = [
+        m for m in find(rendered_case("default"), "Deployment") if m["metadata"]["name"].endswith(("relay", "consumer"))
+    ]
+    assert len(workers) == 4
+    for worker in workers:
+        container = worker["spec"]["template"]["spec"]["containers"][0]
+        env = {item["name"]: item.get("value") for item in container["env"]}
+        assert container["ports"] == [{"name": "health", "containerPort": int(env["HEALTH_PORT"]), "protocol": "TCP"}]
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+        assert container["args"][0] in {"relay", "consumer"}
+
+
+# --- Images -----------------------------------------------------------------------------------
+
+
+def test_service_images_carry_the_image_tag() -> None:
+    manifests = render({"imageTag": "3f9c2ab"})
+    service_images = [
+        container["image"]
+        for _, spec in pod_specs(manifests)
+        for container in containers(spec)
+        if container["image"].startswith("docker.io/meetingroomsystem/")
+    ]
+    assert len(service_images) == 3 * 2 + 3 * 2 + 1  # web + 2 init each, relays, the consumer
+    assert {image.rsplit(":", 1)[1] for image in service_images} == {"3f9c2ab"}
+    assert {image.rsplit("/", 1)[1].split(":")[0] for image in service_images} == {
+        "user-service",
+        "room-service",
+        "reservation-service",
+    }
+
+
+def test_without_an_image_tag_the_chart_app_version_is_used_and_every_image_is_pinned() -> None:
+    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    for _, spec in pod_specs(rendered_case("default")):
+        for container in containers(spec):
+            name, _, tag = container["image"].rpartition(":")
+            assert name and tag and tag != "latest", container["image"]
+            if "/meetingroomsystem/" in name:
+                assert tag == app_version
+
+
+# --- Secrets ----------------------------------------------------------------------------------
+
+
+def secret_data(manifests: Any) -> dict[str, dict[str, str]]:
+    return {
+        s["metadata"]["name"]: {key: base64.b64decode(value).decode() for key, value in s.get("data", {}).items()}
+        for s in find(manifests, "Secret")
+    }
+
+
+def test_secret_values_come_from_values() -> None:
+    given = {
+        "secrets": {
+            "jwtSigningKey": "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n",
+            "databasePasswords": {"userService": "pw-u", "roomService": "pw-r", "reservationService": "pw-x"},
+        },
+        "googleOAuth": {"clientId": "id-123", "clientSecret": "s3cret"},
+        "postgresql": {"auth": {"postgresPassword": "pg-admin"}},
+    }
+    data = secret_data(render(given))
+    assert data[f"{RELEASE}-secrets"] == {
+        "jwt-signing-key": given["secrets"]["jwtSigningKey"],
+        "user-db-password": "pw-u",
+        "room-db-password": "pw-r",
+        "reservation-db-password": "pw-x",
+    }
+    assert data[f"{RELEASE}-google-oauth"] == {"client-id": "id-123", "client-secret": "s3cret"}
+    assert data[f"{RELEASE}-postgresql"] == {"postgres-password": "pg-admin"}
+
+
+def test_empty_secret_values_are_generated_never_constant() -> None:
+    first, second = secret_data(render()), secret_data(render())
+    assert set(first) == {f"{RELEASE}-secrets", f"{RELEASE}-postgresql"}  # no OAuth client: no Secret for it
+    for name, values in first.items():
+        for key, value in values.items():
+            assert len(value) >= 32 and value != second[name][key], f"{name}/{key} is not generated"
+    key = first[f"{RELEASE}-secrets"]["jwt-signing-key"]
+    assert key.startswith("-----BEGIN RSA PRIVATE KEY-----")
+
+
+def test_existing_secrets_are_used_and_none_is_rendered() -> None:
+    manifests = rendered_case("production")
+    assert not find(manifests, "Secret")
+    expected = {"meeting-room-system-secrets", "meeting-room-system-google-oauth", "meeting-room-system-postgresql"}
+    assert secret_refs(manifests) == expected
+
+
+def secret_refs(manifests: Any) -> set[str]:
+    return {
+        item["valueFrom"]["secretKeyRef"]["name"]
+        for _, spec in pod_specs(manifests)
+        for container in containers(spec)
+        for item in container.get("env", [])
+        if "secretKeyRef" in item.get("valueFrom", {})
+    }
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_reference_resolves(case: str) -> None:
+    manifests = rendered_case(case)
+    declared = {
+        v["secrets"]["existingSecret"] for v in [case_values(case)] if v.get("secrets", {}).get("existingSecret")
+    } | {"meeting-room-system-google-oauth", "meeting-room-system-postgresql", "db-admin"}
+    secrets = {s["metadata"]["name"] for s in find(manifests, "Secret")} | declared
+    assert secret_refs(manifests) <= secrets
+    config_maps = {c["metadata"]["name"] for c in find(manifests, "ConfigMap")}
+    for _, spec in pod_specs(manifests):
+        for volume in spec.get("volumes", []):
+            if "configMap" in volume:
+                assert volume["configMap"]["name"] in config_maps
+        for container in containers(spec):
+            for source in container.get("envFrom", []):
+                assert source["configMapRef"]["name"] in config_maps
+    pods = [
+        m["spec"]["template"]["metadata"]["labels"] for m in manifests if m["kind"] in ("Deployment", "StatefulSet")
+    ]
+    for selector in [s["spec"]["selector"] for s in find(manifests, "Service")] + [
+        p["spec"]["selector"]["matchLabels"] for p in find(manifests, "PodDisruptionBudget")
+    ]:
+        assert any(selector.items() <= labels.items() for labels in pods), selector
+    deployments = {d["metadata"]["name"]: d for d in find(manifests, "Deployment")}
+    for hpa in find(manifests, "HorizontalPodAutoscaler"):
+        target = deployments[hpa["spec"]["scaleTargetRef"]["name"]]
+        assert "replicas" not in target["spec"], "the HPA owns the replica count"
+
+
+# --- Namespace, environments, external services -----------------------------------------------
+
+
+def test_namespace_is_rendered_only_when_asked() -> None:
+    for case in CASES:
+        assert not find(rendered_case(case), "Namespace")
+    (namespace,) = find(render({"namespace": {"create": True}}), "Namespace")
+    assert namespace["metadata"]["name"] == NAMESPACE
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def replicas(manifests: Any, name: str) -> int:
+    return int(find(manifests, "Deployment", f"{RELEASE}-{name}")[0]["spec"].get("replicas", 0))
+
+
+def test_environments_differ_in_size() -> None:
+    dev, staging, prod = (rendered_case(c) for c in ("development", "staging", "production"))
+    assert replicas(dev, "room-service-web") == 1 and not find(dev, "HorizontalPodAutoscaler")
+    assert len(find(staging, "HorizontalPodAutoscaler")) == 3 and len(find(prod, "HorizontalPodAutoscaler")) == 3
+    assert find(prod, "HorizontalPodAutoscaler")[0]["spec"]["minReplicas"] == 3
+
+    def volume(manifests: Any, name: str) -> str:
+        (sts,) = find(manifests, "StatefulSet", f"{RELEASE}-{name}")
+        return str(sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"])
+
+    assert [volume(m, "postgresql") for m in (dev, staging, prod)] == ["2Gi", "10Gi", "50Gi"]
+    assert find(prod, "StatefulSet", f"{RELEASE}-kafka")[0]["spec"]["replicas"] == 3
+    assert find(prod, "Ingress")[0]["spec"]["tls"]
+    assert values_file("values-production.yaml")["monitoring"]["enabled"] is True
+    assert values_file("values-development.yaml")["monitoring"]["enabled"] is False
+    assert values_file("values.yaml")["monitoring"]["enabled"] is False
+    assert "alloy" in values_file("values-production.yaml")["monitoring"]
+
+
+def test_kafka_quorum_and_replication_follow_the_broker_count() -> None:
+    config = find(rendered_case("production"), "ConfigMap", f"{RELEASE}-kafka")[0]["data"]["server.properties"]
+    voters = re.search(r"^controller\.quorum\.voters=(.*)$", config, re.M)
+    assert voters and len(voters.group(1).split(",")) == 3
+    assert "min.insync.replicas=2" in config and "offsets.topic.replication.factor=3" in config
+    with pytest.raises(helm.HelmError, match="replicationFactor"):
+        render({"kafka": {"provisioning": {"replicationFactor": 3}}})
+
+
+def service_config(manifests: Any, service: str) -> dict[str, str]:
+    return dict(find(manifests, "ConfigMap", f"{RELEASE}-{service}")[0]["data"])
+
+
+def test_external_postgresql_and_kafka_replace_the_statefulsets() -> None:
+    manifests = rendered_case("external")
+    assert not find(manifests, "StatefulSet")
+    config = service_config(manifests, "reservation-service")
+    assert config["DATABASE_URL"] == "postgresql://reservation_service@db.internal:5432/reservation_db"
+    assert config["PGSSLMODE"] == "require"
+    assert config["KAFKA_BOOTSTRAP_SERVERS"] == EXTERNAL["externalKafka"]["bootstrapServers"]
+    (job,) = [j for j in find(manifests, "Job") if "create-databases" in j["metadata"]["name"]]
+    env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "PGHOST", "value": "db.internal"} in env
+
+
+def test_services_are_configured_for_their_own_database_and_the_user_service_keys() -> None:
+    manifests = rendered_case("default")
+    for service, database in (("user-service", "user_db"), ("room-service", "room_db")):
+        url = service_config(manifests, service)["DATABASE_URL"]
+        assert url.endswith(f"@{RELEASE}-postgresql:5432/{database}") and ":" not in url.split("@")[0][13:]
+    jwks = f"http://{RELEASE}-user-service:5000/.well-known/jwks.json"
+    assert service_config(manifests, "room-service")["JWKS_URL"] == jwks
+    assert service_config(manifests, "reservation-service")["MAX_RESERVATION_HOURS"] == "12"
+
+
+def test_jobs_are_plain_resources_named_per_revision() -> None:
+    """Helm hooks would wait behind --wait for web Pods that wait for the Jobs: a deadlock."""
+    jobs = find(rendered_case("default"), "Job")
+    assert sorted(j["metadata"]["name"] for j in jobs) == [
+        f"{RELEASE}-create-databases-1",
+        f"{RELEASE}-create-topics-1",
+    ]
+    for job in jobs:
+        assert not any(key.startswith("helm.sh/hook") for key in job["metadata"].get("annotations", {}))
+        assert job["spec"]["ttlSecondsAfterFinished"] > 0
+
+
+def test_gateway_config_is_the_shared_template_rendered_like_development() -> None:
+    """The chart fills files/nginx.conf exactly as scripts/render_gateway.py does for `make run`."""
+    manifests = render({"nginx": {"authRateLimit": {"rate": "600r/m", "burst": 7}}})
+    conf = find(manifests, "ConfigMap", f"{RELEASE}-gateway")[0]["data"]["nginx.conf"]
+    expected = render_gateway_module().render(
+        (CHART / "files" / "nginx.conf").read_text(),
+        {
+            "LISTEN_PORT": "8080",
+            "USER_UPSTREAM": f"{RELEASE}-user-service:5000",
+            "ROOM_UPSTREAM": f"{RELEASE}-room-service:5001",
+            "RESERVATION_UPSTREAM": f"{RELEASE}-reservation-service:5002",
+            "AUTH_RATE": "600r/m",
+            "AUTH_BURST": "7",
+            "RUN_DIR": "/tmp",  # noqa: S108 (inside the container)
+            "ACCESS_LOG": "/dev/stdout",
+            "ERROR_LOG": "/dev/stderr",
+        },
+    )
+    assert conf.rstrip("\n") == expected.rstrip("\n")
+    (service,) = find(manifests, "Service", f"{RELEASE}-gateway")
+    assert service["spec"]["ports"][0]["port"] == 80
+
+
+# --- values.schema.json and README ------------------------------------------------------------
+
+BAD_VALUES = {
+    "unknown top-level key": {"replicas": 3},
+    "imageTag with a space": {"imageTag": "v1 beta"},
+    "pull policy": {"image": {"pullPolicy": "Sometimes"}},
+    "zero web replicas": {"userService": {"web": {"replicaCount": 0}}},
+    "autoscaling target": {"roomService": {"web": {"autoscaling": {"targetCPUUtilizationPercentage": 150}}}},
+    "resource quantity": {"reservationService": {"web": {"resources": {"limits": {"memory": "lots"}}}}},
+    "database name": {"userService": {"database": {"name": "user-db; DROP"}}},
+    "env name": {"roomService": {"env": {"bad-name": "x"}}},
+    "log level": {"config": {"logLevel": "LOUD"}},
+    "admin e-mail": {"config": {"adminEmails": ["not-an-email"]}},
+    "token lifetime": {"config": {"accessTokenTtlSeconds": 5}},
+    "signing key": {"secrets": {"jwtSigningKey": "hunter2"}},
+    "rate limit": {"nginx": {"authRateLimit": {"rate": "fast"}}},
+    "service port": {"nginx": {"service": {"port": 70000}}},
+    "service type": {"nginx": {"service": {"type": "Magic"}}},
+    "ingress host": {"ingress": {"enabled": True, "host": "Not A Host"}},
+    "volume size": {"postgresql": {"persistence": {"size": "big"}}},
+    "sslmode": {"externalDatabase": {"sslmode": "maybe"}},
+    "external database without host": {"postgresql": {"enabled": False}},
+    "external kafka without servers": {"kafka": {"enabled": False}},
+    "kafka cluster id": {"kafka": {"clusterId": "short"}},
+    "kafka brokers": {"kafka": {"replicaCount": 0}},
+    "no topics": {"kafka": {"provisioning": {"topics": []}}},
+    "privilege escalation": {"containerSecurityContext": {"allowPrivilegeEscalation": True}},
+    "root pods": {"podSecurityContext": {"runAsNonRoot": False}},
+    "namespace.create type": {"namespace": {"create": "yes"}},
+}
+
+
+@pytest.mark.parametrize("bad", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_schema_rejects_bad_values(bad: dict[str, Any]) -> None:
+    with pytest.raises(helm.HelmError, match="schema"):
+        render(bad)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c != "default"])
+def test_schema_accepts_every_shipped_values_file(case: str) -> None:
+    with helm.Chart.load(CHART) as chart:
+        chart.validate_schema(chart.merge_values(case_values(case)))
+
+
+# Keys whose value is a Kubernetes object (or a free-form map) are documented as a whole.
+OPAQUE = {"resources", "podSecurityContext", "containerSecurityContext", "labels", "annotations", "env"}
+
+
+def leaf_keys(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and key not in OPAQUE:
+            yield from leaf_keys(value, f"{path}.")
+        else:
+            yield path
+
+
+def test_readme_documents_every_value_and_only_real_ones() -> None:
+    readme = (CHART / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([A-Za-z0-9_.]+)` \|", readme, re.M))
+    leaves = set(leaf_keys(values_file("values.yaml")))
+    assert leaves - documented == set(), "undocumented values"
+    assert documented - leaves == set(), "README documents keys values.yaml lacks"
+    annotated = set(re.findall(r"## @param (\S+)", (CHART / "values.yaml").read_text()))
+    assert annotated == leaves, "every value carries a ## @param line"
