@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.harness import Stack, system_stack_config
+from tests.logcheck import problems_in
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +19,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         stack.stop_all()
         stack.drop_databases()
+    # After a whole run against it: every line JSON with our fields, and no credential in any of them.
+    problems = problems_in(log_dir)
+    assert not problems, "\n".join(problems[:40])
 
 
 @pytest.fixture(scope="session")

@@ -103,3 +103,22 @@ def test_methods_the_gateway_refuses_are_405_with_allow(stack: Stack, admin: dic
     assert "GET" in traced.headers["Allow"]
     by_service = requests.delete(f"{stack.gateway}/rooms", headers=admin, timeout=10)
     assert by_service.headers["Allow"] == "GET, HEAD, OPTIONS, POST"  # the service's own, not doubled
+
+
+LIST_ROUTES = {"user": "/users/profile", "room": "/rooms", "reservation": "/reservations"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_web_metrics_count_requests_by_route_across_workers(stack: Stack, admin: dict[str, str], service: str) -> None:
+    route = LIST_ROUTES[service]
+    for _ in range(3):
+        requests.get(f"{stack.gateway}{route}", headers=admin, timeout=10)
+    text = requests.get(f"{stack.web(service)}/metrics", timeout=10).text
+    assert "http_request_duration_seconds_bucket{" in text and "db_pool_connections_in_use" in text
+    counts = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("http_requests_total{") and f'route="{route}"' in line and 'method="GET"' in line
+    ]
+    assert sum(counts) >= 3  # summed over gunicorn's workers
+    assert requests.get(f"{stack.gateway}/metrics", timeout=10).status_code == 404

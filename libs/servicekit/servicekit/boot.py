@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,14 @@ class ServiceProcesses:
     consumer_handlers: Callable[[], Mapping[str, Mapping[str, Handler]]] | None = None
 
 
+def _fresh_metrics_dir() -> None:
+    """gunicorn's workers share metrics through files in this directory; it must start empty."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
+    for leftover in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        leftover.unlink()
+
+
 def main(service: ServiceProcesses, argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     commands = ["web", "relay", "migrate"] + (["consumer"] if service.consumer_handlers else [])
@@ -39,6 +48,7 @@ def main(service: ServiceProcesses, argv: list[str] | None = None) -> int:
         configure_logging(service.name, settings.log_level)
         command = args[0]
         if command == "web":
+            _fresh_metrics_dir()
             os.execv(
                 sys.executable,
                 [

@@ -20,6 +20,7 @@ from servicekit.converters import IdConverter
 from servicekit.db import db
 from servicekit.docs import docs_blueprint
 from servicekit.health import register_health
+from servicekit.metrics import install_metrics
 from servicekit.openapi import SchemaRulesPlugin
 from servicekit.problems import Problem, register_problem_handlers, validation_problem
 from servicekit.schemas import ProblemSchema
@@ -81,6 +82,7 @@ def create_service_app(spec: ServiceApp, import_name: str) -> tuple[Flask, Api]:
     _install_json_body_check(app)
     _install_nul_check(app)
     register_health(app, spec.migrations_dir)
+    install_metrics(app)
     app.register_blueprint(docs_blueprint(spec.title))
     return app, api
 
