@@ -21,7 +21,7 @@ lint() {
     "${VENV_BIN}/ruff" format --check .
     echo "== mypy"
     "${VENV_BIN}/mypy" libs/servicekit/servicekit user-service/user_service room-service/room_service \
-        reservation-service/reservation_service devstack
+        reservation-service/reservation_service devstack scripts/backup
 }
 
 started_pg=""
