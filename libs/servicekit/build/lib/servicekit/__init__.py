@@ -1,1 +1,0 @@
-"""Shared building blocks of the meeting-room services."""
