@@ -32,10 +32,10 @@ TEST_USERS = [
 ]
 
 
-def system_stack_config(log_dir: Path, kafka: str | None = None) -> StackConfig:
+def system_stack_config(log_dir: Path, kafka: str | None = None, postgres: str | None = None) -> StackConfig:
     from sqlalchemy.engine import make_url
 
-    server = make_url(postgres_server_url())
+    server = make_url(postgres or postgres_server_url())
     run_id = unique_name("sys")
     return StackConfig(
         dev_dir=log_dir,

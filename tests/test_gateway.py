@@ -122,3 +122,16 @@ def test_web_metrics_count_requests_by_route_across_workers(stack: Stack, admin:
     ]
     assert sum(counts) >= 3  # summed over gunicorn's workers
     assert requests.get(f"{stack.gateway}/metrics", timeout=10).status_code == 404
+
+
+def test_hsts_only_behind_tls(stack: Stack) -> None:
+    plain = requests.get(f"{stack.gateway}/healthz", timeout=10)
+    assert "Strict-Transport-Security" not in plain.headers
+    behind_tls = requests.get(f"{stack.gateway}/healthz", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    assert behind_tls.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_docs_through_the_gateway_carry_the_csp(stack: Stack) -> None:
+    page = requests.get(f"{stack.gateway}/docs", timeout=10)
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert requests.get(f"{stack.gateway}/docs/assets/init.js", timeout=10).status_code == 200

@@ -71,3 +71,21 @@ def test_nul_characters_anywhere_are_422(client: FlaskClient, admin: dict[str, s
     assert client.get("/rooms?q=a%00b", headers=admin).status_code == 422
     body = {"name": "Room", "capacity": 3, "equipment": ["projector\x00"]}
     assert client.post("/rooms", json=body, headers=admin).status_code == 422
+
+
+def test_docs_page_has_a_strict_csp_and_no_inline_script(client: FlaskClient) -> None:
+    page = client.get("/docs")
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert "<script>" not in page.get_data(as_text=True)
+    script = client.get("/docs/assets/init.js")
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.get_data(as_text=True)
+
+
+def test_database_sessions_have_a_statement_timeout(app) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from servicekit.db import db
+
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.scalar(sa.text("SHOW statement_timeout")) == "10s"

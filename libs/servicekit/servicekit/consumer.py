@@ -109,7 +109,7 @@ class EventConsumer:
         self.config = config
         self.heartbeat = Heartbeat()
         self.stopping = False
-        engine = sa.create_engine(service.database_url, pool_pre_ping=True)
+        engine = sa.create_engine(service.database_url, **service.engine_options())  # type: ignore[arg-type]
         self.sessions = sessionmaker(engine)
 
     def stop(self, *_: Any) -> None:

@@ -94,6 +94,9 @@ class ServiceSettings:
     log_level: str
     jwt_issuer: str
     jwt_audience: str
+    db_pool_size: int = 5
+    db_max_overflow: int = 5
+    db_statement_timeout_ms: int = 10000
 
     @classmethod
     def from_env(cls, service_name: str, env: Env | None = None) -> ServiceSettings:
@@ -104,4 +107,18 @@ class ServiceSettings:
             log_level=env.text("LOG_LEVEL", "INFO").upper(),
             jwt_issuer=env.text("JWT_ISSUER", "meeting-room-system"),
             jwt_audience=env.text("JWT_AUDIENCE", "meeting-room-api"),
+            db_pool_size=env.integer("DB_POOL_SIZE", 5, minimum=1),
+            db_max_overflow=env.integer("DB_MAX_OVERFLOW", 5, minimum=0),
+            db_statement_timeout_ms=env.integer("DB_STATEMENT_TIMEOUT_MS", 10000, minimum=100),
         )
+
+    def engine_options(self) -> dict[str, object]:
+        """A bounded pool that checks connections before use (PostgreSQL may have restarted) and a
+        statement timeout, so one slow query cannot hold a worker forever."""
+        return {
+            "pool_pre_ping": True,
+            "pool_size": self.db_pool_size,
+            "max_overflow": self.db_max_overflow,
+            "pool_timeout": 10,
+            "connect_args": {"options": f"-c statement_timeout={self.db_statement_timeout_ms}", "connect_timeout": 5},
+        }

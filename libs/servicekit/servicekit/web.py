@@ -58,7 +58,7 @@ def create_service_app(spec: ServiceApp, import_name: str) -> tuple[Flask, Api]:
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
     app.config.update(
         SQLALCHEMY_DATABASE_URI=spec.settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5},
+        SQLALCHEMY_ENGINE_OPTIONS=spec.settings.engine_options(),
         API_TITLE=spec.title,
         API_VERSION="1.0.0",
         OPENAPI_VERSION="3.0.3",
