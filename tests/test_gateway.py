@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -135,3 +137,41 @@ def test_docs_through_the_gateway_carry_the_csp(stack: Stack) -> None:
     page = requests.get(f"{stack.gateway}/docs", timeout=10)
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert requests.get(f"{stack.gateway}/docs/assets/init.js", timeout=10).status_code == 200
+
+
+def test_auth_is_rate_limited_per_client(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A second gateway in front of the same services, with the limit of `make run` lowered to 2 per second."""
+    import copy
+    import subprocess
+
+    from devstack.gateway import render_gateway_config
+    from devstack.stack import ROOT
+    from servicekit.testing import free_port
+
+    config = copy.deepcopy(stack.config)
+    config.dev_dir = tmp_path_factory.mktemp("limited-gateway")
+    config.gateway_port = free_port()
+    config.extra_env.update(GATEWAY_AUTH_RATE="2r/s", GATEWAY_AUTH_BURST="2")
+    conf = render_gateway_config(config)
+    gateway = subprocess.Popen(
+        [str(ROOT / "scripts" / "gateway.sh"), "run", str(conf), str(conf.parent)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{config.gateway_port}"
+    try:
+        for _ in range(100):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        answers = [requests.post(f"{base}/auth/refresh", json={"refresh_token": "x"}, timeout=10) for _ in range(12)]
+        limited = [response for response in answers if response.status_code == 429]
+        assert limited and {r.status_code for r in answers} <= {401, 429}
+        assert_problem(limited[0], 429)
+        assert requests.get(f"{base}/rooms", timeout=10).status_code == 401  # other routes are not limited
+    finally:
+        gateway.terminate()
+        gateway.wait(10)
