@@ -21,7 +21,7 @@ lint() {
     "${VENV_BIN}/ruff" format --check .
     echo "== mypy"
     "${VENV_BIN}/mypy" libs/servicekit/servicekit user-service/user_service room-service/room_service \
-        reservation-service/reservation_service devstack scripts/backup
+        reservation-service/reservation_service devstack scripts/backup scripts/monitoring
 }
 
 started_pg=""

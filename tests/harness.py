@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,3 +168,29 @@ class Stack:
         command = [service_command("user", "web")[0], "-m", "flask", "--app", "user_service", "users", "token", email]
         result = subprocess.run([*command, "--role", role], env=env, check=True, capture_output=True, text=True)
         return result.stdout.strip()
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A local AWS-compatible server (moto) over HTTP; yields its endpoint URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                requests.get(endpoint, timeout=1)
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None, "moto_server exited"
+                assert time.monotonic() < deadline, "moto_server did not start"
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(10)

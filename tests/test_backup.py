@@ -25,7 +25,6 @@ import boto3
 import psycopg2
 import psycopg2.errors
 import pytest
-import requests
 from botocore.config import Config
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
@@ -35,6 +34,7 @@ from sqlalchemy.engine import make_url
 from devstack.stack import ROOT
 from servicekit.dbadmin import drop_database, ensure_database
 from servicekit.testing import free_port, kafka_servers, postgres_server_url, unique_name
+from tests.harness import moto_server
 
 DATABASES = ("user_db", "room_db", "reservation_db")
 SERVICE_OF = {"user_db": "user", "room_db": "room", "reservation_db": "reservation"}
@@ -170,27 +170,8 @@ def clean_env(tmp: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(endpoint, timeout=1)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None, "moto_server exited"
-                assert time.monotonic() < deadline, "moto_server did not start"
-                time.sleep(0.1)
+    with moto_server() as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def s3_client(endpoint: str) -> Any:
