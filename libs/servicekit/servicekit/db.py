@@ -21,7 +21,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep the state they were committed with: a response is built from what this request wrote,
+# not re-read after commit (when a concurrent request may already have deleted the row).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 def utcnow() -> datetime:
