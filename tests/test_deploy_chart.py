@@ -32,7 +32,15 @@ EXTERNAL = {
     "kafka": {"enabled": False},
     "externalKafka": {"bootstrapServers": "b-1.kafka.internal:9092,b-2.kafka.internal:9092"},
 }
-CASES = ("default", "development", "staging", "production", "external")
+BACKUP = {
+    "backup": {
+        "enabled": True,
+        "timeZone": "Europe/Berlin",
+        "s3": {"bucket": "rooms-backups", "existingSecret": "backup-aws"},
+        "persistence": {"existingClaim": "backups"},
+    }
+}
+CASES = ("default", "development", "staging", "production", "external", "backup")
 
 Manifest = dict[str, Any]
 
@@ -47,6 +55,8 @@ def case_values(case: str) -> dict[str, Any]:
         return {}
     if case == "external":
         return {**values_file("values-production.yaml"), **EXTERNAL}
+    if case == "backup":
+        return BACKUP
     return values_file(f"values-{case}.yaml")
 
 
@@ -75,6 +85,8 @@ def pod_specs(manifests: Any) -> Iterator[tuple[Manifest, dict[str, Any]]]:
     for manifest in manifests:
         if manifest["kind"] in WORKLOADS:
             yield manifest, manifest["spec"]["template"]["spec"]
+        elif manifest["kind"] == "CronJob":
+            yield manifest, manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]
 
 
 def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -130,7 +142,7 @@ def test_every_object_lives_in_the_release_namespace_with_our_labels(case: str) 
 @pytest.mark.parametrize("case", CASES)
 def test_long_running_containers_have_all_three_probes(case: str) -> None:
     for manifest, spec in pod_specs(rendered_case(case)):
-        if manifest["kind"] == "Job":
+        if manifest["kind"] in ("Job", "CronJob"):
             continue
         for container in spec["containers"]:
             for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
@@ -286,7 +298,7 @@ def test_every_reference_resolves(case: str) -> None:
     manifests = rendered_case(case)
     declared = {
         v["secrets"]["existingSecret"] for v in [case_values(case)] if v.get("secrets", {}).get("existingSecret")
-    } | {"meeting-room-system-google-oauth", "meeting-room-system-postgresql", "db-admin"}
+    } | {"meeting-room-system-google-oauth", "meeting-room-system-postgresql", "db-admin", "backup-aws"}
     secrets = {s["metadata"]["name"] for s in find(manifests, "Secret")} | declared
     assert secret_refs(manifests) <= secrets
     config_maps = {c["metadata"]["name"] for c in find(manifests, "ConfigMap")}
@@ -391,6 +403,35 @@ def test_jobs_are_plain_resources_named_per_revision() -> None:
         assert job["spec"]["ttlSecondsAfterFinished"] > 0
 
 
+def test_backup_cronjob_runs_backup_sh_against_the_chart_database_and_s3() -> None:
+    assert not find(rendered_case("default"), "CronJob")
+    (cronjob,) = find(rendered_case("backup"), "CronJob", f"{RELEASE}-backup")
+    spec = cronjob["spec"]
+    assert spec["schedule"] == "0 2 * * *" and spec["timeZone"] == "Europe/Berlin"
+    assert spec["concurrencyPolicy"] == "Forbid" and spec["startingDeadlineSeconds"] == 600
+    job = spec["jobTemplate"]["spec"]
+    assert job["backoffLimit"] == 1 and job["activeDeadlineSeconds"] == 3600
+    pod = job["template"]["spec"]
+    (container,) = pod["containers"]
+    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    assert container["image"] == f"docker.io/meetingroomsystem/backup:{app_version}"
+    assert container["command"] == ["/app/backup.sh"] and "args" not in container  # a bucket: not --local-only
+    env = {item["name"]: item for item in container["env"]}
+    assert env["S3_BUCKET_NAME"]["value"] == "rooms-backups"
+    assert env["USER_DATABASE_URL"]["value"] == f"postgresql://postgres@{RELEASE}-postgresql:5432/user_db"
+    assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": f"{RELEASE}-postgresql",
+        "key": "postgres-password",
+    }
+    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {"name": "backup-aws", "key": "aws-access-key-id"}
+    assert (env["LOCAL_RETENTION_DAYS"]["value"], env["S3_RETENTION_DAYS"]["value"]) == ("7", "30")
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["backups"]["persistentVolumeClaim"] == {"claimName": "backups"}
+    local = render({"backup": {"enabled": True}})
+    (container,) = find(local, "CronJob")[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["--local-only"]
+
+
 def test_gateway_config_is_the_shared_template_rendered_like_development() -> None:
     """The chart fills files/nginx.conf exactly as scripts/render_gateway.py does for `make run`."""
     manifests = render({"nginx": {"authRateLimit": {"rate": "600r/m", "burst": 7}}})
@@ -443,6 +484,12 @@ BAD_VALUES = {
     "privilege escalation": {"containerSecurityContext": {"allowPrivilegeEscalation": True}},
     "root pods": {"podSecurityContext": {"runAsNonRoot": False}},
     "namespace.create type": {"namespace": {"create": "yes"}},
+    "unknown backup key": {"backup": {"enabled": True, "bucket": "x"}},
+    "backup schedule": {"backup": {"schedule": "every night"}},
+    "backup retention": {"backup": {"retention": {"localDays": -1}}},
+    "backup deadline": {"backup": {"activeDeadlineSeconds": 0}},
+    "backup bucket": {"backup": {"s3": {"bucket": "Not_A_Bucket"}}},
+    "backup resources": {"backup": {"resources": {"limits": {"cpu": "lots"}}}},
 }
 
 

@@ -6,6 +6,7 @@ No Docker engine runs here, so images are not built in this suite; what can be c
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import re
 import shutil
@@ -100,6 +101,17 @@ def test_build_context_holds_what_the_dockerfiles_copy_and_nothing_private() -> 
     forbidden = re.compile(r"(^|/)(\.git|\.venv|\.dev|\.cache|tests|helm|__pycache__)(/|$)|\.env$|\.pyc$|egg-info")
     assert not [path for path in context if forbidden.search(path)]
     assert len(context) < 300
+
+
+def test_build_context_holds_what_the_backup_image_copies() -> None:
+    """scripts/backup/Dockerfile is built from the same root context (docs/backups.md, "In Kubernetes")."""
+    context = build_context()
+    copies = [arg for kind, arg in instructions((ROOT / "scripts/backup/Dockerfile").read_text()) if kind == "COPY"]
+    assert copies
+    for arg in copies:
+        for source in [word for word in arg.split() if not word.startswith("--")][:-1]:
+            assert any(fnmatch.fnmatch(path, source) or path.startswith(f"{source}/") for path in context), source
+    assert {"backup.sh", "restore.sh", "scripts/backup/helper.py"} <= context
 
 
 # --- docker/healthcheck.py --------------------------------------------------------------------
