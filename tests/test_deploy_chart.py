@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import functools
 import importlib.util
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ CHART = ROOT / "helm"
 RELEASE = "meeting-room-system"
 NAMESPACE = "meeting-rooms"
 KUBERNETES_VERSIONS = ("1.30.0", "1.34.0")
-WORKLOADS = ("Deployment", "StatefulSet", "Job")
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 EXTERNAL = {
     "postgresql": {"enabled": False},
     "externalDatabase": {"host": "db.internal", "existingSecret": "db-admin"},
@@ -40,7 +41,21 @@ BACKUP = {
         "persistence": {"existingClaim": "backups"},
     }
 }
-CASES = ("default", "development", "staging", "production", "external", "backup")
+# Monitoring on without the production values: generated Grafana password, e-mail alerts, no volumes.
+MONITORING = {
+    "config": {"adminEmails": ["ops@example.com", "admin@example.com"]},
+    "monitoring": {
+        "enabled": True,
+        "loki": {"persistence": {"enabled": False}},
+        "grafana": {
+            "persistence": {"enabled": False},
+            "smtp": {"host": "smtp.example.com:587", "fromAddress": "grafana@example.com", "existingSecret": "smtp"},
+        },
+        "cloudwatch": {"enabled": True, "existingSecret": "aws-logs"},
+    },
+}
+CASES = ("default", "development", "staging", "production", "external", "backup", "monitoring")
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding"}
 
 Manifest = dict[str, Any]
 
@@ -57,6 +72,8 @@ def case_values(case: str) -> dict[str, Any]:
         return {**values_file("values-production.yaml"), **EXTERNAL}
     if case == "backup":
         return BACKUP
+    if case == "monitoring":
+        return MONITORING
     return values_file(f"values-{case}.yaml")
 
 
@@ -130,7 +147,10 @@ def test_kubernetes_validation_would_catch_a_bad_field() -> None:
 @pytest.mark.parametrize("case", CASES)
 def test_every_object_lives_in_the_release_namespace_with_our_labels(case: str) -> None:
     for manifest in rendered_case(case):
-        assert manifest["metadata"]["namespace"] == NAMESPACE, manifest["metadata"]["name"]
+        if manifest["kind"] in CLUSTER_SCOPED:  # named after the namespace, so releases never collide
+            assert "namespace" not in manifest["metadata"] and manifest["metadata"]["name"].startswith(NAMESPACE)
+        else:
+            assert manifest["metadata"]["namespace"] == NAMESPACE, manifest["metadata"]["name"]
         labels = manifest["metadata"]["labels"]
         assert labels["app.kubernetes.io/instance"] == RELEASE
         assert labels["app.kubernetes.io/part-of"] == "meeting-room-system"
@@ -160,14 +180,24 @@ def test_every_container_has_requests_and_limits(case: str) -> None:
                 )
 
 
+# The two exceptions, both log collectors (README.md, "Security"): Alloy reads Pod logs through the
+# Kubernetes API (so it needs a token), Fluent Bit reads the node's root-owned log files (so it is root).
+API_CLIENTS = {f"{RELEASE}-alloy"}
+ROOT_PODS = {f"{RELEASE}-fluent-bit"}
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_every_pod_and_container_is_non_root_and_hardened(case: str) -> None:
     for manifest, spec in pod_specs(rendered_case(case)):
         where = manifest["metadata"]["name"]
         pod = spec["securityContext"]
-        assert pod["runAsNonRoot"] is True and pod["runAsUser"] > 0 and pod["runAsGroup"] > 0, where
+        if where in ROOT_PODS:
+            assert pod["runAsUser"] == 0 and pod["runAsNonRoot"] is False, where
+            assert all(v.get("hostPath", {}).get("path") != "/" for v in spec["volumes"]), where
+        else:
+            assert pod["runAsNonRoot"] is True and pod["runAsUser"] > 0 and pod["runAsGroup"] > 0, where
         assert pod["seccompProfile"]["type"] == "RuntimeDefault", where
-        assert spec["automountServiceAccountToken"] is False, where
+        assert spec["automountServiceAccountToken"] is (where in API_CLIENTS), where
         for container in containers(spec):
             context = container["securityContext"]
             assert context["allowPrivilegeEscalation"] is False, where
@@ -279,7 +309,12 @@ def test_empty_secret_values_are_generated_never_constant() -> None:
 def test_existing_secrets_are_used_and_none_is_rendered() -> None:
     manifests = rendered_case("production")
     assert not find(manifests, "Secret")
-    expected = {"meeting-room-system-secrets", "meeting-room-system-google-oauth", "meeting-room-system-postgresql"}
+    expected = {
+        "meeting-room-system-secrets",
+        "meeting-room-system-google-oauth",
+        "meeting-room-system-postgresql",
+        "meeting-room-system-grafana",
+    }
     assert secret_refs(manifests) == expected
 
 
@@ -298,7 +333,15 @@ def test_every_reference_resolves(case: str) -> None:
     manifests = rendered_case(case)
     declared = {
         v["secrets"]["existingSecret"] for v in [case_values(case)] if v.get("secrets", {}).get("existingSecret")
-    } | {"meeting-room-system-google-oauth", "meeting-room-system-postgresql", "db-admin", "backup-aws"}
+    } | {
+        "meeting-room-system-google-oauth",
+        "meeting-room-system-postgresql",
+        "meeting-room-system-grafana",
+        "db-admin",
+        "backup-aws",
+        "aws-logs",
+        "smtp",
+    }
     secrets = {s["metadata"]["name"] for s in find(manifests, "Secret")} | declared
     assert secret_refs(manifests) <= secrets
     config_maps = {c["metadata"]["name"] for c in find(manifests, "ConfigMap")}
@@ -310,7 +353,9 @@ def test_every_reference_resolves(case: str) -> None:
             for source in container.get("envFrom", []):
                 assert source["configMapRef"]["name"] in config_maps
     pods = [
-        m["spec"]["template"]["metadata"]["labels"] for m in manifests if m["kind"] in ("Deployment", "StatefulSet")
+        m["spec"]["template"]["metadata"]["labels"]
+        for m in manifests
+        if m["kind"] in ("Deployment", "StatefulSet", "DaemonSet")
     ]
     for selector in [s["spec"]["selector"] for s in find(manifests, "Service")] + [
         p["spec"]["selector"]["matchLabels"] for p in find(manifests, "PodDisruptionBudget")
@@ -371,7 +416,7 @@ def service_config(manifests: Any, service: str) -> dict[str, str]:
 
 def test_external_postgresql_and_kafka_replace_the_statefulsets() -> None:
     manifests = rendered_case("external")
-    assert not find(manifests, "StatefulSet")
+    assert [s["metadata"]["name"] for s in find(manifests, "StatefulSet")] == [f"{RELEASE}-loki"]
     config = service_config(manifests, "reservation-service")
     assert config["DATABASE_URL"] == "postgresql://reservation_service@db.internal:5432/reservation_db"
     assert config["PGSSLMODE"] == "require"
@@ -430,6 +475,106 @@ def test_backup_cronjob_runs_backup_sh_against_the_chart_database_and_s3() -> No
     local = render({"backup": {"enabled": True}})
     (container,) = find(local, "CronJob")[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["args"] == ["--local-only"]
+
+
+# --- Monitoring ---------------------------------------------------------------------------------
+
+MONITORING_COMPONENTS = {"loki", "alloy", "grafana", "fluent-bit", "cloudwatch-setup"}
+
+
+def components(manifests: Any) -> set[str]:
+    return {m["metadata"]["labels"]["app.kubernetes.io/component"] for m in manifests}
+
+
+def test_monitoring_is_off_by_default_and_in_development_and_on_in_production() -> None:
+    for case in ("default", "development", "staging"):
+        assert not components(rendered_case(case)) & MONITORING_COMPONENTS, case
+    prod = rendered_case("production")
+    assert components(prod) >= MONITORING_COMPONENTS
+    (loki,) = find(prod, "StatefulSet", f"{RELEASE}-loki")
+    assert loki["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "50Gi"
+    assert find(prod, "DaemonSet", f"{RELEASE}-alloy") and find(prod, "DaemonSet", f"{RELEASE}-fluent-bit")
+    (grafana,) = find(prod, "Deployment", f"{RELEASE}-grafana")
+    env = {e["name"]: e for e in grafana["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "meeting-room-system-grafana",
+        "key": "admin-password",
+    }
+    # Only Loki: no Grafana without its data source, no Alloy without a Loki to push to.
+    alone = render({"monitoring": {"enabled": True, "loki": {"enabled": False}}})
+    assert not components(alone) & MONITORING_COMPONENTS
+
+
+def test_grafana_is_provisioned_with_loki_the_dashboards_and_alerts_to_the_admins() -> None:
+    manifests = rendered_case("monitoring")
+    provisioning = find(manifests, "ConfigMap", f"{RELEASE}-grafana-provisioning")[0]["data"]
+    files = {name: yaml.safe_load(text) for name, text in provisioning.items()}
+    (datasource,) = files["datasources.yaml"]["datasources"]
+    assert datasource["uid"] == "loki" and datasource["url"] == f"http://{RELEASE}-loki:3100"
+    assert files["alert-rules.yaml"] == yaml.safe_load((CHART / "files/grafana/alerting/rules.yaml").read_text())
+    (contact,) = files["contact-points.yaml"]["contactPoints"]
+    assert contact["receivers"][0]["settings"]["addresses"] == "ops@example.com;admin@example.com"
+    assert files["contact-points.yaml"]["policies"][0]["receiver"] == contact["name"]
+    dashboards = find(manifests, "ConfigMap", f"{RELEASE}-grafana-dashboards")[0]["data"]
+    titles = {json.loads(text)["title"] for text in dashboards.values()}
+    assert titles == {"Kubernetes Logs", "Service Logs", "Error Tracking"}
+    (secret,) = [s for s in find(manifests, "Secret") if s["metadata"]["name"] == f"{RELEASE}-grafana"]
+    assert len(base64.b64decode(secret["data"]["admin-password"])) >= 32
+    (grafana,) = find(manifests, "Deployment", f"{RELEASE}-grafana")
+    items = {
+        i["path"]
+        for v in grafana["spec"]["template"]["spec"]["volumes"]
+        for i in v.get("configMap", {}).get("items", [])
+    }
+    assert {"datasources/loki.yaml", "dashboards/meeting-room-system.yaml", "alerting/rules.yaml"} <= items
+    assert "alerting/contact-points.yaml" in items
+    # No admins, no contact point (Grafana keeps its default, which mails nobody).
+    quiet = render({**MONITORING, "config": {"adminEmails": []}})
+    assert "contact-points.yaml" not in find(quiet, "ConfigMap", f"{RELEASE}-grafana-provisioning")[0]["data"]
+
+
+def test_alloy_ships_to_the_chart_loki_with_the_repository_config() -> None:
+    manifests = rendered_case("monitoring")
+    config = find(manifests, "ConfigMap", f"{RELEASE}-alloy")[0]["data"]["config.alloy"]
+    assert config.rstrip("\n") == (CHART / "files/alloy/config.alloy").read_text().rstrip("\n")
+    (daemonset,) = find(manifests, "DaemonSet", f"{RELEASE}-alloy")
+    env = {e["name"]: e for e in daemonset["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["LOKI_PUSH_URL"]["value"] == f"http://{RELEASE}-loki:3100/loki/api/v1/push"
+    assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
+    (role,) = find(manifests, "ClusterRole")
+    assert {r for rule in role["rules"] for r in rule["resources"]} == {"pods", "pods/log"}
+    assert {v for rule in role["rules"] for v in rule["verbs"]} <= {"get", "list", "watch"}
+
+
+def test_cloudwatch_job_runs_the_repository_script_for_the_log_group_and_the_admins() -> None:
+    copy = (CHART / "files/cloudwatch_setup.py").read_text()
+    assert copy == (ROOT / "scripts/monitoring/cloudwatch_setup.py").read_text(), "copy the script into helm/files"
+    manifests = rendered_case("monitoring")
+    (job,) = [j for j in find(manifests, "Job") if "cloudwatch-setup" in j["metadata"]["name"]]
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][:3] == ["/opt/venv/bin/python", "-m", "scripts.monitoring.cloudwatch_setup"]
+    assert "--log-group=meeting-room-reservation-system" in container["command"]
+    assert {"--alarm-email=ops@example.com", "--alarm-email=admin@example.com"} <= set(container["command"])
+    assert container["image"].startswith("docker.io/meetingroomsystem/backup:")
+    script = find(manifests, "ConfigMap", f"{RELEASE}-cloudwatch-setup")[0]["data"]["cloudwatch_setup.py"]
+    assert script.rstrip("\n") == copy.rstrip("\n")
+    conf = find(manifests, "ConfigMap", f"{RELEASE}-fluent-bit")[0]["data"]["fluent-bit.conf"]
+    assert f"Path              /var/log/containers/*_{NAMESPACE}_*.log" in conf
+    assert "log_group_name      meeting-room-reservation-system" in conf and "log_key             log" in conf
+    with pytest.raises(helm.HelmError, match="Pod Security"):
+        render({**MONITORING, "namespace": {"create": True}})
+
+
+@pytest.mark.parametrize("case", ["default", "production"])
+def test_service_pods_are_annotated_for_prometheus_on_their_metrics_port(case: str) -> None:
+    workers = [d for d in find(rendered_case(case), "Deployment") if "-service-" in d["metadata"]["name"]]
+    assert len(workers) == 7
+    for deployment in workers:
+        template = deployment["spec"]["template"]
+        annotations = template["metadata"]["annotations"]
+        ports = {p["name"]: p["containerPort"] for p in template["spec"]["containers"][0]["ports"]}
+        assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
+        assert int(annotations["prometheus.io/port"]) == ports.get("http", ports.get("health"))
 
 
 def test_gateway_config_is_the_shared_template_rendered_like_development() -> None:

@@ -168,6 +168,10 @@ spec:
         {{- include "mrs.labels" $selector | nindent 8 }}
       annotations:
         checksum/config: {{ .checksum }}
+        # /metrics on the service port (never routed by the gateway), for Prometheus' pod discovery.
+        prometheus.io/scrape: "true"
+        prometheus.io/port: {{ .svc.port | quote }}
+        prometheus.io/path: /metrics
     spec:
       {{- include "mrs.servicePodSpec" . | nindent 6 }}
       terminationGracePeriodSeconds: 30
@@ -269,6 +273,10 @@ spec:
         {{- include "mrs.labels" $selector | nindent 8 }}
       annotations:
         checksum/config: {{ .checksum }}
+        # /metrics on the health port (outbox backlog, consumer lag), for Prometheus' pod discovery.
+        prometheus.io/scrape: "true"
+        prometheus.io/port: {{ .healthPort | quote }}
+        prometheus.io/path: /metrics
     spec:
       {{- include "mrs.servicePodSpec" . | nindent 6 }}
       terminationGracePeriodSeconds: 30
