@@ -5,7 +5,7 @@ PYTHON := .venv/bin/python
 EMAIL ?=
 ROLE ?= employee
 
-.PHONY: help bootstrap run test lint format token clean
+.PHONY: help bootstrap run test lint format token clean audit
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ lint: bootstrap ## ruff (lint and format check) and mypy
 
 format: bootstrap ## apply ruff's formatting and safe fixes
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+audit: bootstrap ## pip-audit: known vulnerabilities in the pinned requirements (not part of make test)
+	@scripts/quality/audit.sh
 
 token: ## mint an access token against `make run`: make token EMAIL=you@example.com ROLE=admin
 	@$(PYTHON) -m devstack.mint_token "$(EMAIL)" "$(ROLE)"

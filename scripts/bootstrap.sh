@@ -223,6 +223,9 @@ main() {
     if ! ((NEED_JAVA)) && [[ ! -f "${KAFKA_DIR}/.complete" ]]; then
         start_job kafka fetch_kafka
     fi
+    if ! scripts/quality/install-tools.sh --check; then
+        start_job tools scripts/quality/install-tools.sh
+    fi
     if ! venv_ok || [[ ! -f "${REQ_HASH_FILE}" ]] || [[ "$(requirements_hash)" != "$(cat "${REQ_HASH_FILE}")" ]]; then
         start_job python install_python_requirements
     fi

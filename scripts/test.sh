@@ -21,7 +21,7 @@ lint() {
     "${VENV_BIN}/ruff" format --check .
     echo "== mypy"
     "${VENV_BIN}/mypy" libs/servicekit/servicekit user-service/user_service room-service/room_service \
-        reservation-service/reservation_service devstack scripts/backup scripts/monitoring
+        reservation-service/reservation_service devstack scripts/backup scripts/monitoring scripts/quality
 }
 
 started_pg=""
@@ -69,7 +69,7 @@ start_servers() {
 # with the room service.
 run_suites() {
     mkdir -p "${REPORTS}"
-    rm -f "${REPORTS}"/junit-*.xml "${REPORTS}"/.coverage.*
+    rm -f "${REPORTS}"/junit-*.xml "${REPORTS}"/.coverage.* .coverage .coverage.*
     local suite name status=0
     for suite in libs/servicekit/tests user-service/tests room-service/tests reservation-service/tests tests; do
         name="$(basename "$(dirname "${suite}")")"
@@ -79,9 +79,11 @@ run_suites() {
             --junitxml="${REPORTS}/junit-${name}.xml" \
             --cov --cov-report= --cov-config="${ROOT}/pyproject.toml" \
             -o cache_dir="${ROOT}/.dev/pytest-cache" || status=$?
-        [[ -f .coverage ]] && mv .coverage "${REPORTS}/.coverage.${name}"
+        # The suite's own data and that of the processes it started (.coverage.<host>.<pid>.<random>).
+        if compgen -G ".coverage*" >/dev/null; then
+            "${VENV_BIN}/coverage" combine -q --data-file="${REPORTS}/.coverage.${name}" .coverage* || true
+        fi
     done
-    "${VENV_BIN}/coverage" combine --keep -q "${REPORTS}"/.coverage.* && "${VENV_BIN}/coverage" xml -q -o coverage.xml || true
     suites_ran=1
     return "${status}"
 }
@@ -116,6 +118,10 @@ main() {
     wait "${servers_job}"
     servers_job=""
     run_suites
+    echo "== quality gate: line coverage of each service and servicekit, blocks shared between services"
+    "${VENV_BIN}/python" scripts/quality/gate.py
+    echo "== reports for SonarQube: coverage.xml, test-results.xml"
+    ./run-sonar-scan.sh --report-only
 }
 
 main "$@"
