@@ -45,3 +45,23 @@ def _missing(line: str, fields: set[str], where: str) -> list[str]:
         return [f"{where}: not a JSON object"]
     missing = fields - record.keys()
     return [f"{where}: missing {sorted(missing)}"] if missing else []
+
+
+def emitted_fields(log_dir: Path) -> dict[str, set[str]]:
+    """What the processes of a run really wrote: every JSON field name (key "fields"), and the values of the
+    low-cardinality fields that become Loki labels ("service", "level"). Used by tests/test_monitoring.py."""
+    seen: dict[str, set[str]] = {"fields": set(), "service": set(), "level": set()}
+    for path in sorted(log_dir.glob("*.log")):
+        if path.name == "oidc.log":
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                seen["fields"] |= set(record)
+                for key in ("service", "level"):
+                    if isinstance(record.get(key), str):
+                        seen[key].add(record[key])
+    return seen
