@@ -240,15 +240,11 @@ def test_alloy_parses_our_fields_into_low_cardinality_labels_and_structured_meta
     assert not config.labels & {"request_id", "user_id", "path", "status", "message"}, "high cardinality"
 
 
-def test_every_label_and_field_the_dashboards_and_alerts_use_is_written_and_parsed(
-    emitted: dict[str, set[str]],
-) -> None:
-    config = alloy_config(ALLOY.read_text())
+def unknown_references(exprs: dict[str, str], config: AlloyConfig, emitted: dict[str, set[str]]) -> list[str]:
+    """Every label, field or label value a query uses that Alloy does not parse or our logs do not carry."""
     stream_labels = config.labels | config.kubernetes_labels
-    label_sources = {name: config.json_expressions[name] for name in config.labels | config.structured_metadata}
-    assert set(label_sources.values()) <= emitted["fields"]
     problems = []
-    for where, expr in queries().items():
+    for where, expr in exprs.items():
         found = usage(expr)
         available = stream_labels | config.structured_metadata | set(found.json_fields)
         problems += [f"{where}: stream label {name}" for name in set(found.stream_labels) - stream_labels]
@@ -261,9 +257,35 @@ def test_every_label_and_field_the_dashboards_and_alerts_use_is_written_and_pars
         for value in found.stream_labels.get("level", set()):
             if value not in LEVELS:
                 problems.append(f"{where}: level {value!r} is not one our processes write")
+    return problems
+
+
+def test_every_label_and_field_the_dashboards_and_alerts_use_is_written_and_parsed(
+    emitted: dict[str, set[str]],
+) -> None:
+    config = alloy_config(ALLOY.read_text())
+    label_sources = {name: config.json_expressions[name] for name in config.labels | config.structured_metadata}
+    assert set(label_sources.values()) <= emitted["fields"]
+    problems = unknown_references(queries(), config, emitted)
     assert not problems, "\n".join(problems)
     assert {"gateway", "user-service", "room-service", "reservation-service"} <= emitted["service"]
     assert {level.upper() for level in emitted["level"]} <= LEVELS
+
+
+def test_the_check_catches_what_is_not_written_or_not_parsed() -> None:
+    config = alloy_config(ALLOY.read_text())
+    emitted = {"fields": {"level", "service", "message", "status"}, "service": {"gateway"}, "level": {"INFO"}}
+    bad = {
+        "stream label": '{service="gateway", trace="x"}',
+        "metadata": '{service="gateway"} | span_id="1"',
+        "json field": '{service="gateway"} | json t="trace_id" | t="1"',
+        "service": '{service="billing-service"}',
+        "level": '{service="gateway", level="FATAL"}',
+        "grouping": 'sum by (tenant) (count_over_time({service="gateway"} [5m]))',
+    }
+    found = unknown_references(bad, config, emitted)
+    assert {problem.split(":")[0] for problem in found} == set(bad), found
+    assert not unknown_references({"ok": '{service="gateway"} | status >= 500'}, config, emitted)
 
 
 def test_matched_messages_are_ones_our_code_logs() -> None:
