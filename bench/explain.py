@@ -1,0 +1,110 @@
+"""EXPLAIN (ANALYZE, BUFFERS) of the exact SQL the reservation service runs, captured from its own functions.
+
+The service functions are called with a plain SQLAlchemy session on the benchmark's database; every
+statement they send is recorded and then explained, so what is shown is what the API executes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from servicekit.auth import Principal
+from servicekit.settings import sqlalchemy_url
+
+
+def _explain(url: str, call: Callable[[Session], Any]) -> list[dict[str, Any]]:
+    engine = sa.create_engine(sqlalchemy_url(url))
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cur: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
+        captured.append((statement, parameters))
+
+    try:
+        with Session(engine) as session:
+            sa.event.listen(engine, "before_cursor_execute", capture)
+            call(session)
+            sa.event.remove(engine, "before_cursor_execute", capture)
+            plans = []
+            for statement, parameters in captured:
+                if not statement.lstrip().upper().startswith("SELECT"):
+                    continue
+                rows = session.connection().exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).all()
+                plan = [row[0] for row in rows]
+                plans.append({"sql": " ".join(statement.split()), "plan": plan, "total": plan[-1] if plan else ""})
+            session.rollback()
+        return plans
+    finally:
+        engine.dispose()
+
+
+def free_rooms(url: str, start: datetime, end: datetime, min_capacity: int, equipment: str) -> list[dict[str, Any]]:
+    from reservation_service.availability import service
+
+    return _explain(
+        url,
+        lambda session: service.free_rooms(
+            session, start=start, end=end, page=1, per_page=50, min_capacity=min_capacity, equipment=equipment
+        ),
+    )
+
+
+def own_list(url: str, user_id: int, role: str) -> list[dict[str, Any]]:
+    from reservation_service.reservations import service
+
+    viewer = Principal(user_id=user_id, email="bench@example.com", name="Bench", role=role)
+    return _explain(url, lambda session: service.list_visible(session, viewer=viewer, page=1, per_page=50))
+
+
+# --- what would help: measured on the benchmark's own copy of the data, after every other part ----------
+
+# The free-room search as one statement (the total from count(*) OVER () instead of a second run of the
+# anti-join), with the service's overlap test (the GiST index of the exclusion constraint) or with the overlap
+# bounded on the existing btree index ix_reservations_room_start (room_id, start_time): a reservation lasts at
+# most MAX_RESERVATION_HOURS, so one overlapping the window starts within [start - max hours, end).
+# Suggestions, not the service's SQL.
+ONE_STATEMENT_SEARCH_SQL = """
+SELECT rooms.id, rooms.name, rooms.capacity, rooms.equipment, rooms.building, rooms.floor, rooms.timezone,
+       count(*) OVER () AS total
+FROM rooms
+WHERE rooms.is_active AND NOT rooms.is_deleted AND rooms.capacity >= %(capacity)s
+  AND rooms.equipment @> %(equipment)s::varchar(100)[]
+  AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.room_id = rooms.id AND r.status = 'confirmed' AND {overlap})
+ORDER BY rooms.id LIMIT 50
+"""
+GIST_OVERLAP = "tstzrange(r.start_time, r.end_time, '[)') && tstzrange(%(start)s, %(end)s, '[)')"
+BTREE_OVERLAP = (
+    "r.start_time >= %(start)s - make_interval(hours => %(max_hours)s) AND r.start_time < %(end)s"
+    " AND r.end_time > %(start)s"
+)
+
+
+def explain_sql(url: str, sql: str, parameters: dict[str, Any]) -> list[str]:
+    engine = sa.create_engine(sqlalchemy_url(url))
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(sql, parameters).all()  # warm, as the service's statements are by then
+            rows = connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, parameters).all()
+            return [row[0] for row in rows]
+    finally:
+        engine.dispose()
+
+
+def with_index(url: str, ddl: str, name: str, call: Callable[[], Any]) -> Any:
+    """Run `call` with a temporary index in place (created, analyzed, then dropped)."""
+    engine = sa.create_engine(sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(ddl)
+            connection.exec_driver_sql("ANALYZE reservations")
+        try:
+            return call()
+        finally:
+            with engine.connect() as connection:
+                connection.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+    finally:
+        engine.dispose()
