@@ -5,7 +5,7 @@ PYTHON := .venv/bin/python
 EMAIL ?=
 ROLE ?= employee
 
-.PHONY: help bootstrap run test lint format token clean audit
+.PHONY: help bootstrap run test lint format token clean audit bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ lint: bootstrap ## ruff (lint and format check) and mypy
 
 format: bootstrap ## apply ruff's formatting and safe fixes
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+bench: bootstrap ## performance: the stack on ports of its own, a table and bench/results.json (BENCH_ARGS=--quick)
+	@$(PYTHON) -m bench.run $(BENCH_ARGS)
 
 audit: bootstrap ## pip-audit: known vulnerabilities in the pinned requirements (not part of make test)
 	@scripts/quality/audit.sh

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from psycopg2.errors import ExclusionViolation
+from psycopg2.errors import DeadlockDetected, ExclusionViolation
 from sqlalchemy.orm import Session
 
 from reservation_service.config import SERVICE_NAME
@@ -82,22 +82,30 @@ def _write_or_conflict(
     catches becomes a 409 listing the conflicts, and leaves the transaction usable."""
     reservation_id = reservation.id  # read now: a failed flush expires the object's attributes
     window = rules.Window(values["start_time"], values["end_time"])
-    try:
-        with session.begin_nested():
-            for key, value in values.items():
-                setattr(reservation, key, value)
-            session.add(reservation)
-            session.flush()
-    except sa.exc.IntegrityError as error:
-        if not isinstance(error.orig, ExclusionViolation):
-            raise
-        raise Problem(
-            409,
-            "The room is already booked for part of this time.",
-            slug="reservation-conflict",
-            title="Reservation conflict",
-            conflicts=conflicts(session, room=room, window=window, viewer=viewer, excluding=reservation_id),
-        ) from None
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():
+                for key, value in values.items():
+                    setattr(reservation, key, value)
+                session.add(reservation)
+                session.flush()
+            return
+        except sa.exc.IntegrityError as error:
+            if not isinstance(error.orig, ExclusionViolation):
+                raise
+            break
+        except sa.exc.OperationalError as error:
+            # Two inserts racing for one slot can deadlock inside the exclusion check; PostgreSQL aborts
+            # one. Trying once more waits for the winner, then meets its row as an ordinary conflict.
+            if not isinstance(error.orig, DeadlockDetected) or attempt == 2:
+                raise
+    raise Problem(
+        409,
+        "The room is already booked for part of this time.",
+        slug="reservation-conflict",
+        title="Reservation conflict",
+        conflicts=conflicts(session, room=room, window=window, viewer=viewer, excluding=reservation_id),
+    )
 
 
 def create_reservation(
