@@ -4,21 +4,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.harness import Stack, system_stack_config
+from tests.harness import Stack, running_stack, system_stack_config
 from tests.logcheck import problems_in
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log_dir = tmp_path_factory.mktemp("stack")
-    stack = Stack(system_stack_config(log_dir), log_dir)
-    stack.create_databases()
-    try:
-        stack.start_all()
+    with running_stack(system_stack_config(log_dir), log_dir) as stack:
         yield stack
-    finally:
-        stack.stop_all()
-        stack.drop_databases()
     # After a whole run against it: every line JSON with our fields, and no credential in any of them.
     problems = problems_in(log_dir)
     assert not problems, "\n".join(problems[:40])

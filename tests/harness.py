@@ -194,3 +194,17 @@ def moto_server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@contextmanager
+def running_stack(config: StackConfig, log_dir: Path, *, drop_databases: bool = True) -> Iterator[Stack]:
+    """A stack with fresh databases and every process started; all stopped (and the databases dropped) after."""
+    stack = Stack(config, log_dir)
+    stack.create_databases()
+    try:
+        stack.start_all()
+        yield stack
+    finally:
+        stack.stop_all()
+        if drop_databases:
+            stack.drop_databases()

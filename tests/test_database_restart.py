@@ -13,7 +13,7 @@ import requests
 
 from devstack.stack import ROOT
 from servicekit.testing import free_port
-from tests.harness import Stack, system_stack_config
+from tests.harness import Stack, running_stack, system_stack_config
 
 POSTGRES = str(ROOT / "scripts" / "postgres.sh")
 
@@ -29,13 +29,9 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
 @pytest.fixture(scope="module")
 def restart_stack(tmp_path_factory: pytest.TempPathFactory, pg: tuple[Path, int]) -> Iterator[Stack]:
     log_dir = tmp_path_factory.mktemp("restart-stack")
-    stack = Stack(system_stack_config(log_dir, postgres=f"postgresql://postgres@127.0.0.1:{pg[1]}/postgres"), log_dir)
-    stack.create_databases()
-    try:
-        stack.start_all()
+    config = system_stack_config(log_dir, postgres=f"postgresql://postgres@127.0.0.1:{pg[1]}/postgres")
+    with running_stack(config, log_dir, drop_databases=False) as stack:  # the whole server goes afterwards
         yield stack
-    finally:
-        stack.stop_all()
 
 
 def test_services_recover_after_a_database_restart_without_losing_writes(

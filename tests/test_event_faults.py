@@ -17,7 +17,7 @@ from kafka import KafkaConsumer
 from devstack.stack import ROOT
 from servicekit.settings import sqlalchemy_url
 from servicekit.testing import free_port, unique_name
-from tests.harness import Stack, system_stack_config
+from tests.harness import Stack, running_stack, system_stack_config
 from tests.test_slice import book, book_when_known, create_room
 
 
@@ -53,14 +53,8 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory, kafka: PrivateKafka) -
     log_dir = tmp_path_factory.mktemp("fault-stack")
     config = system_stack_config(log_dir, kafka=kafka.bootstrap)
     config.extra_env.update(RELAY_BATCH_SIZE="20", RELAY_MAX_BACKOFF_SECONDS="2")
-    stack = Stack(config, log_dir)
-    stack.create_databases()
-    try:
-        stack.start_all()
+    with running_stack(config, log_dir) as stack:
         yield stack
-    finally:
-        stack.stop_all()
-        stack.drop_databases()
 
 
 @pytest.fixture(scope="module")

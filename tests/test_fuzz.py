@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Stack, system_stack_config
+from tests.harness import Stack, running_stack, system_stack_config
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 # Checks that cannot hold by design, each with its reason:
@@ -25,14 +25,8 @@ EXCLUDED["reservation"] = ["positive_data_acceptance", "use_after_free"]
 @pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log_dir = tmp_path_factory.mktemp("fuzz-stack")
-    stack = Stack(system_stack_config(log_dir), log_dir)
-    stack.create_databases()
-    try:
-        stack.start_all()
+    with running_stack(system_stack_config(log_dir), log_dir) as stack:
         yield stack
-    finally:
-        stack.stop_all()
-        stack.drop_databases()
 
 
 @pytest.mark.parametrize("service", ["user", "room", "reservation"])
