@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -51,6 +52,24 @@ def send(kafka_settings: KafkaSettings) -> Iterator[Callable[[bytes, str], None]
     producer.close()
 
 
+def dead_letters(kafka_settings: KafkaSettings, count: int) -> list[Any]:
+    """The first `count` messages of the room events' dead-letter topic (a 30 s wait at most)."""
+    reader = KafkaConsumer(
+        kafka_settings.topic("room_events.dlq"),
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        group_id=unique_name("dlq-reader"),
+        consumer_timeout_ms=30000,
+    )
+    messages = []
+    for message in reader:
+        messages.append(message)
+        if len(messages) == count:
+            break
+    reader.close()
+    return messages
+
+
 def wait_for(query: str, engine: sa.Engine, expected: object, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -74,15 +93,7 @@ def test_events_are_applied_once_and_poison_goes_to_the_dlq(
     wait_for("SELECT name FROM rooms WHERE id = 5", engine, "After poison")
     wait_for("SELECT count(*) FROM processed_events", engine, 2)
 
-    reader = KafkaConsumer(
-        kafka_settings.topic("room_events.dlq"),
-        bootstrap_servers=kafka_settings.bootstrap_servers,
-        auto_offset_reset="earliest",
-        group_id=unique_name("dlq-reader"),
-        consumer_timeout_ms=30000,
-    )
-    dead = next(iter(reader))
-    reader.close()
+    (dead,) = dead_letters(kafka_settings, 1)
     assert dead.value == b"\x00 not json"
     headers = dict(dead.headers)
     assert b"not JSON" in headers["dlq_error"]
@@ -100,19 +111,7 @@ def test_unknown_type_and_failing_handler_are_dead_lettered_and_the_stream_goes_
     send(json.dumps(room_event(10)).encode(), "10")
     wait_for("SELECT name FROM rooms WHERE id = 10", engine, "Room 10")
     wait_for("SELECT count(*) FROM rooms WHERE id IN (8, 9)", engine, 0)
-    reader = KafkaConsumer(
-        kafka_settings.topic("room_events.dlq"),
-        bootstrap_servers=kafka_settings.bootstrap_servers,
-        auto_offset_reset="earliest",
-        group_id=unique_name("dlq-reader"),
-        consumer_timeout_ms=30000,
-    )
-    dead = {}
-    for message in reader:
-        dead[message.key] = dict(message.headers)
-        if len(dead) == 2:
-            break
-    reader.close()
+    dead = {message.key: dict(message.headers) for message in dead_letters(kafka_settings, 2)}
     assert b"unknown event type" in dead[b"8"]["dlq_error"]
     assert b"capacity" in dead[b"9"]["dlq_error"]
     with engine.connect() as connection:
