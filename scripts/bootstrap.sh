@@ -5,6 +5,7 @@
 #
 # - Debian packages postgresql-15, postgresql-contrib-15 (btree_gist) and nginx,
 #   and Java 17 + Maven, each only when missing (apt-get update runs at most once).
+# - podman, buildah, runc and mmdebstrap for `make images` (scripts/images.sh), when missing.
 # - The virtualenv .venv (Python 3.11) with requirements-dev.txt, reinstalled only
 #   when a requirement file changed (hash kept in .venv/.requirements.sha256).
 # - The Apache Kafka broker jars in .cache/kafka/$KAFKA_VERSION/libs (Maven Central).
@@ -67,6 +68,10 @@ check_system_packages() {
     # Headless Chromium and its driver, for the sign-in test a real browser runs.
     if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
         APT_PACKAGES+=(chromium chromium-driver)
+    fi
+    # make images: podman and buildah with runc, and mmdebstrap for the stand-in base images.
+    if ! have podman || ! have buildah || ! { have runc || [[ -x /usr/sbin/runc ]]; } || ! have mmdebstrap; then
+        APT_PACKAGES+=(podman buildah runc mmdebstrap)
     fi
 }
 
