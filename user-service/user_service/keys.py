@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 
-from servicekit.auth import ALGORITHM, Principal
+from servicekit.auth import ALGORITHM, Principal, check_header
 from servicekit.db import utcnow
 from servicekit.problems import unauthorized
 from servicekit.settings import ConfigError
@@ -63,11 +63,7 @@ class SigningKeys:
 
     def key_for(self, token: str) -> Any:
         """KeySource for verifying our own tokens without a round trip to ourselves."""
-        try:
-            kid = jwt.get_unverified_header(token).get("kid")
-        except jwt.DecodeError:
-            raise unauthorized("The access token is malformed.", token_given=True) from None
-        key = self.public_keys.get(kid or "")
+        key = self.public_keys.get(check_header(token))
         if key is None:
             raise unauthorized("The access token was not signed by a known key.", token_given=True)
         return key

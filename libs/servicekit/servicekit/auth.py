@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,6 +18,11 @@ log = logging.getLogger(__name__)
 
 ALGORITHM = "RS256"
 ROLES = ("admin", "employee")
+# The only header fields our tokens carry. Anything else (`crit`, `jku`, `x5u`, ...) is refused rather than
+# handed to the JWT library, which may not expect odd values in them.
+HEADER_FIELDS = frozenset({"alg", "kid", "typ"})
+_USER_ID = re.compile(r"[1-9][0-9]{0,18}", re.ASCII)
+MAX_USER_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -60,12 +66,7 @@ class TokenVerifier:
         self.audience = audience
 
     def verify(self, token: str) -> Principal:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
-            raise unauthorized("The access token is malformed.", token_given=True) from None
-        if header.get("alg") != ALGORITHM or not header.get("kid"):
-            raise unauthorized("The access token is not an RS256 token with a key id.", token_given=True)
+        check_header(token)
         key = self.keys.key_for(token)
         try:
             claims = jwt.decode(
@@ -80,7 +81,24 @@ class TokenVerifier:
             raise unauthorized("The access token has expired.", token_given=True) from None
         except jwt.InvalidTokenError as error:
             raise unauthorized(f"The access token is not valid: {error}.", token_given=True) from None
+        except (ValueError, TypeError, RecursionError):
+            # Untrusted input the library could not take apart: a bad token, never a server error.
+            raise unauthorized("The access token is malformed.", token_given=True) from None
         return _principal(claims)
+
+
+def check_header(token: str) -> str:
+    """The token's header as we mint it (RS256, a string key id, nothing else); its key id."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except (jwt.InvalidTokenError, ValueError, TypeError, RecursionError):
+        raise unauthorized("The access token is malformed.", token_given=True) from None
+    kid, typ = header.get("kid"), header.get("typ", "JWT")
+    if header.get("alg") != ALGORITHM or not isinstance(kid, str) or not kid:
+        raise unauthorized("The access token is not an RS256 token with a key id.", token_given=True)
+    if not HEADER_FIELDS.issuperset(header) or typ != "JWT":
+        raise unauthorized("The access token's header has fields this API does not accept.", token_given=True)
+    return kid
 
 
 def jwks_verifier(jwks_url: str, *, issuer: str, audience: str) -> TokenVerifier:
@@ -90,7 +108,7 @@ def jwks_verifier(jwks_url: str, *, issuer: str, audience: str) -> TokenVerifier
 
 def _principal(claims: dict[str, Any]) -> Principal:
     sub, role = claims.get("sub"), claims.get("role")
-    if not isinstance(sub, str) or not sub.isdigit() or role not in ROLES:
+    if not isinstance(sub, str) or not _USER_ID.fullmatch(sub) or int(sub) > MAX_USER_ID or role not in ROLES:
         raise unauthorized("The access token's claims are not valid.", token_given=True)
     return Principal(user_id=int(sub), email=str(claims.get("email", "")), name=str(claims.get("name", "")), role=role)
 

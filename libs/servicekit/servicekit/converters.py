@@ -9,7 +9,7 @@ MAX_BIGINT = 2**63 - 1
 
 
 class IdConverter(BaseConverter):
-    regex = r"\d+"
+    regex = r"[0-9]+"  # ASCII digits only: r"\d" would also take Arabic-Indic or full-width digits
     part_isolating = True
 
     def to_python(self, value: str) -> int:

@@ -9,12 +9,14 @@ import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from servicekit.schemas import Integer
+
 MAX_PER_PAGE = 200
 
 
 class PageQuery(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
-    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE))
+    page = Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
+    per_page = Integer(load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 def page_envelope_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
@@ -22,9 +24,9 @@ def page_envelope_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Sch
     return ma.Schema.from_dict(
         {
             "items": ma.fields.List(ma.fields.Nested(item_schema)),
-            "page": ma.fields.Integer(),
-            "per_page": ma.fields.Integer(),
-            "total": ma.fields.Integer(),
+            "page": Integer(),
+            "per_page": Integer(),
+            "total": Integer(),
         },
         name=name,
     )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import marshmallow as ma
+
+_ASCII_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
 class StrictSchema(ma.Schema):
@@ -27,3 +32,15 @@ class StrictBoolean(ma.fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
         return value
+
+
+class Integer(ma.fields.Integer):
+    """An integer from a query string or a body: ASCII digits only.
+
+    Python's int() also reads Arabic-Indic or full-width digits, which no client means as a number here.
+    """
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, str) and not _ASCII_INTEGER.fullmatch(value.strip()):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)  # type: ignore[no-any-return]

@@ -147,6 +147,32 @@ def _hs256_with_public_key(keys: TestKeys, payload: dict[str, object]) -> str:
     return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
 
 
+def _signed_with_header(keys: TestKeys, header: object, payload: dict[str, object]) -> str:
+    """A correctly RS256-signed token with whatever header is given (odd ones included)."""
+    head = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    signing_input = f"{head}.{_b64(payload)}"
+    signature = RSAAlgorithm(RSAAlgorithm.SHA256).sign(signing_input.encode(), keys.private_key)
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def odd_headers(keys: TestKeys) -> dict[str, object]:
+    """Token headers that are valid base64 JSON but not what we mint."""
+    return {
+        "kid a number": {"alg": "RS256", "kid": 1, "typ": "JWT"},
+        "kid a list": {"alg": "RS256", "kid": [keys.kid], "typ": "JWT"},
+        "kid an object": {"alg": "RS256", "kid": {"id": keys.kid}, "typ": "JWT"},
+        "kid true": {"alg": "RS256", "kid": True, "typ": "JWT"},
+        "kid null": {"alg": "RS256", "kid": None, "typ": "JWT"},
+        "crit header": {"alg": "RS256", "kid": keys.kid, "typ": "JWT", "crit": ["exp"]},
+        "crit not a list": {"alg": "RS256", "kid": keys.kid, "crit": "b64"},
+        "jku header": {"alg": "RS256", "kid": keys.kid, "jku": "http://127.0.0.1:9/jwks.json"},
+        "typ a list": {"alg": "RS256", "kid": keys.kid, "typ": ["JWT"]},
+        "alg a list": {"alg": ["RS256"], "kid": keys.kid},
+        "header a list": [{"alg": "RS256", "kid": keys.kid}],
+        "header nested deep": {"alg": "RS256", "kid": keys.kid, "x": json.loads("[" * 900 + "]" * 900)},
+    }
+
+
 def forgeries(keys: TestKeys) -> dict[str, str]:
     """Every kind of bad token the contract says must be refused with 401, made with `keys` where it matters."""
     claims = keys.claims(1, "admin")
@@ -169,6 +195,15 @@ def forgeries(keys: TestKeys) -> dict[str, str]:
         "tampered signature": f"{head}.{body}.{flipped}",
         "no jti": keys.token(jti=None),
         "non-numeric sub": keys.token(sub="alice"),
+        "non-ASCII digits in sub": keys.token(sub="\u0661"),
+        "full-width digits in sub": keys.token(sub="\uff11"),
+        "sub beyond bigint": keys.token(sub=str(2**63)),
+        "header deeper than the parser goes": f"{base64.urlsafe_b64encode(b'[' * 5000).rstrip(b'=').decode()}.e30.x",
+        "header a huge integer": f"{base64.urlsafe_b64encode(b'1' * 5000).decode()}.e30.x",
+        **{
+            header_case: _signed_with_header(keys, header, serializable)
+            for header_case, header in odd_headers(keys).items()
+        },
         "unknown role": keys.token(role="superuser"),
         "garbage": "not-a-token",
     }

@@ -5,24 +5,27 @@ from __future__ import annotations
 import marshmallow as ma
 
 from reservation_service.reservations.models import MAX_ID
-from reservation_service.times import AwareDateTime
+from reservation_service.times import AwareDateTime, check_day
 from servicekit.pagination import PageQuery
+from servicekit.schemas import Integer
 
 
 class DayQuery(ma.Schema):
-    room_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_ID))
-    date = ma.fields.Date(required=True, metadata={"description": "A local calendar day of the room (YYYY-MM-DD)."})
+    room_id = Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_ID))
+    date = ma.fields.Date(
+        required=True, validate=check_day, metadata={"description": "A local calendar day of the room (YYYY-MM-DD)."}
+    )
 
 
 class Interval(ma.Schema):
-    id = ma.fields.Integer(metadata={"description": "Only on the caller's own bookings (admins: all)."})
+    id = Integer(metadata={"description": "Only on the caller's own bookings (admins: all)."})
     purpose = ma.fields.String(allow_none=True, metadata={"description": "Only on the caller's own bookings."})
     start_time = ma.fields.String(metadata={"format": "date-time"})
     end_time = ma.fields.String(metadata={"format": "date-time"})
 
 
 class DayAvailability(ma.Schema):
-    room_id = ma.fields.Integer()
+    room_id = Integer()
     date = ma.fields.String(metadata={"format": "date"})
     timezone = ma.fields.String()
     booked = ma.fields.List(ma.fields.Nested(Interval))
@@ -32,7 +35,7 @@ class DayAvailability(ma.Schema):
 class FreeRoomsQuery(PageQuery):
     start = AwareDateTime(required=True, metadata={"description": "With a UTC offset."})
     end = AwareDateTime(required=True, metadata={"description": "With a UTC offset."})
-    min_capacity = ma.fields.Integer(validate=ma.validate.Range(min=1, max=10000))
+    min_capacity = Integer(validate=ma.validate.Range(min=1, max=10000))
     equipment = ma.fields.String(metadata={"description": "Comma-separated tags; a room must have them all."})
 
     @ma.validates_schema
@@ -43,9 +46,9 @@ class FreeRoomsQuery(PageQuery):
 
 
 class FreeRoom(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
-    capacity = ma.fields.Integer()
+    capacity = Integer()
     equipment = ma.fields.List(ma.fields.String())
     building = ma.fields.String(allow_none=True)
     floor = ma.fields.String(allow_none=True)

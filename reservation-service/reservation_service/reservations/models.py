@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from reservation_service.times import AwareDateTime
 from servicekit.db import db, utcnow
 from servicekit.pagination import PageQuery
-from servicekit.schemas import StrictSchema
+from servicekit.schemas import Integer, StrictSchema
 
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
@@ -52,8 +52,8 @@ LOCAL_TIME_DOC = (
 )
 
 
-def _room_id(**kwargs: object) -> ma.fields.Integer:
-    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)  # type: ignore[arg-type]
+def _room_id(**kwargs: object) -> Integer:
+    return Integer(strict=True, validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)  # type: ignore[arg-type]
 
 
 def _local_time(**kwargs: object) -> ma.fields.Raw:
@@ -65,8 +65,8 @@ def _purpose(**kwargs: object) -> ma.fields.String:
     return ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500), **kwargs)  # type: ignore[arg-type]
 
 
-def _attendees(**kwargs: object) -> ma.fields.Integer:
-    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=10000), **kwargs)  # type: ignore[arg-type]
+def _attendees(**kwargs: object) -> Integer:
+    return Integer(strict=True, validate=ma.validate.Range(min=1, max=10000), **kwargs)  # type: ignore[arg-type]
 
 
 class ReservationCreate(StrictSchema):
@@ -95,13 +95,13 @@ class ReservationUpdate(StrictSchema):
 
 
 class ReservationRead(ma.Schema):
-    id = ma.fields.Integer()
-    room_id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
+    id = Integer()
+    room_id = Integer()
+    user_id = Integer()
     start_time = ma.fields.String(metadata={"format": "date-time"})
     end_time = ma.fields.String(metadata={"format": "date-time"})
     purpose = ma.fields.String(allow_none=True)
-    attendees = ma.fields.Integer()
+    attendees = Integer()
     status = ma.fields.String()
     created_at = ma.fields.String(metadata={"format": "date-time"})
     updated_at = ma.fields.String(metadata={"format": "date-time"})
@@ -110,8 +110,8 @@ class ReservationRead(ma.Schema):
 
 
 class ReservationListQuery(PageQuery):
-    room_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID))
-    user_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), metadata={"description": "Admins only."})
+    room_id = Integer(validate=ma.validate.Range(min=1, max=MAX_ID))
+    user_id = Integer(validate=ma.validate.Range(min=1, max=MAX_ID), metadata={"description": "Admins only."})
     status = ma.fields.String(validate=ma.validate.OneOf([CONFIRMED, CANCELLED]))
     from_ = AwareDateTime(data_key="from", metadata={"description": "Reservations ending after this instant."})
     to = AwareDateTime(metadata={"description": "Reservations starting before this instant."})

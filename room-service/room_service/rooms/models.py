@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.db import db, utcnow
 from servicekit.pagination import PageQuery
-from servicekit.schemas import StrictBoolean, StrictSchema
+from servicekit.schemas import Integer, StrictBoolean, StrictSchema
 
 MAX_CAPACITY = 10000
 MAX_TAG_LENGTH = 100
@@ -124,7 +124,7 @@ def _strip_name(data: dict[str, Any]) -> dict[str, Any]:
 
 class RoomCreate(StrictSchema):
     name = ma.fields.String(required=True, validate=NAME_RULES)
-    capacity = ma.fields.Integer(required=True, strict=True, validate=CAPACITY_RULE)
+    capacity = Integer(required=True, strict=True, validate=CAPACITY_RULE)
     equipment = Equipment(load_default=list)
     building = ma.fields.String(allow_none=True, load_default=None, validate=ma.validate.Length(max=200))
     floor = ma.fields.String(allow_none=True, load_default=None, validate=ma.validate.Length(max=50))
@@ -143,7 +143,7 @@ class RoomUpdate(StrictSchema):
     min_properties = 1  # documented as minProperties (servicekit.openapi)
 
     name = ma.fields.String(validate=NAME_RULES)
-    capacity = ma.fields.Integer(strict=True, validate=CAPACITY_RULE)
+    capacity = Integer(strict=True, validate=CAPACITY_RULE)
     equipment = Equipment()
     building = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
     floor = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=50))
@@ -165,9 +165,9 @@ class RoomUpdate(StrictSchema):
 
 
 class RoomRead(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
-    capacity = ma.fields.Integer()
+    capacity = Integer()
     equipment = ma.fields.List(ma.fields.String())
     building = ma.fields.String(allow_none=True)
     floor = ma.fields.String(allow_none=True)
@@ -179,7 +179,7 @@ class RoomRead(ma.Schema):
 
 
 class RoomListQuery(PageQuery):
-    min_capacity = ma.fields.Integer(
+    min_capacity = Integer(
         validate=CAPACITY_RULE, metadata={"description": "Only rooms holding at least this many people."}
     )
     equipment = TagFilter(

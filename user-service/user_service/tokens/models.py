@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.db import db, utcnow
-from servicekit.schemas import StrictSchema
+from servicekit.schemas import Integer, StrictSchema
 from user_service.users.models import UserRead
 
 
@@ -35,6 +35,6 @@ class RefreshRequest(StrictSchema):
 class TokenPair(ma.Schema):
     access_token = ma.fields.String()
     token_type = ma.fields.String(metadata={"example": "Bearer"})
-    expires_in = ma.fields.Integer(metadata={"description": "Seconds until the access token expires."})
+    expires_in = Integer(metadata={"description": "Seconds until the access token expires."})
     refresh_token = ma.fields.String()
     user = ma.fields.Nested(UserRead)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.db import db, utcnow
 from servicekit.pagination import PageQuery
-from servicekit.schemas import StrictBoolean, StrictSchema
+from servicekit.schemas import Integer, StrictBoolean, StrictSchema
 
 ROLES = ("admin", "employee")
 
@@ -35,7 +35,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
 
 
 class UserRead(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     email = ma.fields.String()
     name = ma.fields.String()
     role = ma.fields.String()
