@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from reservation_service.config import Settings
+from reservation_service.users.access import install_user_check
 from servicekit.auth import jwks_verifier
 from servicekit.web import ServiceApp, create_service_app
 
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         __name__,
     )
     app.extensions["reservation_settings"] = settings
+    install_user_check(app)
     from reservation_service.availability import views as availability_views
     from reservation_service.reservations import views as reservation_views
 

@@ -6,13 +6,9 @@ from collections.abc import Mapping
 
 from reservation_service.rooms import events as room_events
 from reservation_service.users import events as user_events
-from servicekit.consumer import Handler, ignore
+from servicekit.consumer import Handler
 
 HANDLERS: Mapping[str, Mapping[str, Handler]] = {
     "room_events": room_events.HANDLERS,
-    "user_events": {
-        "user_created": ignore,
-        "user_updated": ignore,  # a deactivated user keeps their bookings; only deletion cancels them
-        "user_deleted": user_events.on_user_deleted,
-    },
+    "user_events": user_events.HANDLERS,
 }

@@ -9,7 +9,11 @@ from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 
-_HAS_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_HAS_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", re.ASCII)
+# Instants anywhere in the API lie in these years, in the zone they were written in and in UTC: far enough
+# from the ends of Python's calendar (years 1 and 9999) that no conversion between zones can overflow.
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+OUT_OF_RANGE = f"Must lie in the years {FIRST_YEAR} to {LAST_YEAR}."
 
 
 class TimeError(ValueError):
@@ -24,19 +28,35 @@ def parse_instant(value: object, zone: ZoneInfo | None) -> datetime:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise TimeError("Must be an ISO 8601 date and time, such as 2026-07-01T10:00:00+02:00.") from None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise TimeError(OUT_OF_RANGE)
     if parsed.tzinfo is not None:
-        return parsed.astimezone(UTC)
-    if zone is None:
+        instant = parsed.astimezone(UTC)
+    elif zone is None:
         raise TimeError("Must include a UTC offset, such as +02:00 or Z.")
-    local = parsed.replace(tzinfo=zone)
-    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != parsed:
-        raise TimeError(f"{parsed.isoformat()} does not exist in {zone.key} (a daylight-saving gap).")
-    return local.astimezone(UTC)
+    else:
+        local = parsed.replace(tzinfo=zone)
+        if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != parsed:
+            raise TimeError(f"{parsed.isoformat()} does not exist in {zone.key} (a daylight-saving gap).")
+        instant = local.astimezone(UTC)
+    if not FIRST_YEAR <= instant.year <= LAST_YEAR:
+        raise TimeError(OUT_OF_RANGE)
+    return instant
+
+
+def check_day(day: date) -> None:
+    """A calendar day of the API: within the years of instants."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ma.ValidationError(OUT_OF_RANGE)
 
 
 def in_zone(instant: datetime, zone_name: str) -> str:
-    """An instant as ISO 8601 with the zone's UTC offset at that instant."""
-    return instant.astimezone(ZoneInfo(zone_name)).isoformat()
+    """An instant as ISO 8601 with the zone's UTC offset at that instant (UTC if the zone's calendar ends
+    first: rows older than the year limits must stay readable)."""
+    try:
+        return instant.astimezone(ZoneInfo(zone_name)).isoformat()
+    except OverflowError:
+        return instant.astimezone(UTC).isoformat()
 
 
 def local_day(day: date, zone_name: str) -> tuple[datetime, datetime]:

@@ -193,3 +193,24 @@ def test_bad_list_queries_are_422(client: FlaskClient, employee: dict[str, str],
     response = client.get(f"/reservations?{query}", headers=employee)
     assert response.status_code == 422
     assert response.get_json()["errors"]
+
+
+def test_a_meeting_in_progress_cannot_move_room_nor_end_in_the_past(
+    client: FlaskClient, employee: dict[str, str], room: int, engine: sa.Engine, apply_event: Callable[..., bool]
+) -> None:
+    apply_event(room_event(2, name="Other"))
+    created = book(client, employee, 10, 11).get_json()
+    now = datetime.now(UTC).replace(microsecond=0)
+    backdate(engine, created["id"], now - timedelta(minutes=30), now + timedelta(minutes=30))
+    moved = client.patch(f"/reservations/{created['id']}", json={"room_id": 2}, headers=employee)
+    assert moved.status_code == 422 and moved.get_json()["errors"][0]["field"] == "start_time"
+    ended = client.patch(
+        f"/reservations/{created['id']}", json={"end_time": (now - timedelta(minutes=5)).isoformat()}, headers=employee
+    )
+    assert ended.status_code == 422 and [e["field"] for e in ended.get_json()["errors"]] == ["end_time"]
+    shorter = client.patch(
+        f"/reservations/{created['id']}", json={"end_time": (now + timedelta(minutes=10)).isoformat()}, headers=employee
+    )
+    assert shorter.status_code == 200
+    unchanged = client.get(f"/reservations/{created['id']}", headers=employee).get_json()
+    assert unchanged["room_id"] == 1

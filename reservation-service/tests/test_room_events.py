@@ -54,7 +54,11 @@ def test_deleted_room_cancels_pending_reservations(
 
 
 def test_cascades_cancel_only_unfinished_reservations_once(
-    client: FlaskClient, employee: dict[str, str], apply_event: Callable[..., bool], engine: sa.Engine
+    client: FlaskClient,
+    employee: dict[str, str],
+    admin: dict[str, str],
+    apply_event: Callable[..., bool],
+    engine: sa.Engine,
 ) -> None:
     apply_event(room_event(1))
     future = book(client, employee, 10, 11).get_json()
@@ -64,7 +68,9 @@ def test_cascades_cancel_only_unfinished_reservations_once(
     event = user_deleted(2)
     assert apply_event(event, "user_events") is True
     assert apply_event(event, "user_events") is False  # delivered twice, applied once
-    statuses = {r["id"]: r["status"] for r in client.get("/reservations", headers=employee).get_json()["items"]}
+    assert client.get("/reservations", headers=employee).status_code == 401  # a deleted user's token is refused
+    listed = client.get("/reservations?user_id=2", headers=admin).get_json()["items"]
+    statuses = {r["id"]: r["status"] for r in listed}
     assert statuses == {future["id"]: "cancelled", past["id"]: "confirmed"}
     with engine.connect() as connection:
         types = connection.scalars(sa.text("SELECT event_type FROM outbox ORDER BY id")).all()

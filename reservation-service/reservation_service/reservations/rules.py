@@ -61,6 +61,8 @@ def check_window(window: Window, *, max_hours: int, now: datetime, start_must_be
         errors.append({"field": "end_time", "message": f"A reservation may last at most {max_hours} hours."})
     if start_must_be_future and window.start < now:
         errors.append({"field": "start_time", "message": "Must not be in the past."})
+    if window.end <= now:  # a change may shorten a meeting in progress, never end it in the past
+        errors.append({"field": "end_time", "message": "Must be in the future."})
     if errors:
         raise validation_problem(errors)
 

@@ -14,6 +14,7 @@ from reservation_service.reservations import rules
 from reservation_service.reservations.models import CANCELLED, CONFIRMED, Reservation
 from reservation_service.rooms.models import RoomReplica
 from reservation_service.times import in_zone
+from reservation_service.users.access import hold_for_booking
 from servicekit.auth import Principal
 from servicekit.db import utcnow
 from servicekit.outbox import add_event
@@ -115,6 +116,7 @@ def create_reservation(
     window = rules.parse_window(reservation_in, room)
     rules.check_window(window, max_hours=max_hours, now=utcnow())
     rules.check_capacity(reservation_in["attendees"], room)
+    hold_for_booking(session, user.user_id)
     reservation = Reservation(user_id=user.user_id, status=CONFIRMED, version=1)
     values = {
         "room_id": room.id,
@@ -145,9 +147,10 @@ def update_reservation(
     merged = {**current, **changes}
     room = rules.bookable_room(session, merged["room_id"])
     window = rules.parse_window(merged, room)
-    # A meeting in progress may still be extended or renamed; only a moved start must lie ahead.
-    start_moved = window.start != reservation.start_time
-    rules.check_window(window, max_hours=max_hours, now=now, start_must_be_future=start_moved)
+    # A meeting in progress may still be extended, shortened or renamed; a moved start, or a move to another
+    # room (which would book that room from a start already past), must lie ahead.
+    moved = window.start != reservation.start_time or room.id != reservation.room_id
+    rules.check_window(window, max_hours=max_hours, now=now, start_must_be_future=moved)
     rules.check_capacity(merged["attendees"], room)
     new_values = {**merged, "start_time": window.start, "end_time": window.end}
     if all(getattr(reservation, key) == value for key, value in new_values.items()):

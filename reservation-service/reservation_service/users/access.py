@@ -1,0 +1,51 @@
+"""Tokens of users the service has heard are deleted or inactive stop working here at once, and the role
+the user events last told wins over the token's."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlalchemy as sa
+from flask import Flask, g, request
+from sqlalchemy.orm import Session
+
+from reservation_service.users.models import UserReplica
+from servicekit.db import current_session
+from servicekit.problems import unauthorized
+
+# Bookings of one user and that user's deletion are serialized on this key (shared by bookings, exclusive
+# for the deletion), so a booking can never slip in after the deletion has cancelled the user's bookings.
+_USER_LOCK_KEY = sa.func.hashtextextended(sa.func.concat("reservation-user:", sa.bindparam("user_id")), 0)
+
+
+def install_user_check(app: Flask) -> None:
+    """Runs after authentication: 401 for a user known to be gone, the replica's role for a known one."""
+
+    @app.before_request
+    def _user_still_active() -> None:
+        principal = g.get("principal")
+        if principal is None or request.routing_exception is not None:
+            return
+        user = current_session().get(UserReplica, principal.user_id)
+        if user is None:  # not heard of yet (a brand-new user): the token alone decides
+            return
+        if not user.may_sign_in:
+            raise unauthorized("This account is no longer active.", token_given=True)
+        if user.role != principal.role:
+            g.principal = dataclasses.replace(principal, role=user.role)
+
+
+def hold_for_booking(session: Session, user_id: int) -> None:
+    """Call before a booking is written, in its transaction: waits for a deletion of the user in progress,
+    then refuses if the user is gone (the check reads the database, not the session's cached object)."""
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(_USER_LOCK_KEY)), {"user_id": user_id})
+    gone = session.scalar(
+        sa.select(sa.or_(UserReplica.is_deleted, sa.not_(UserReplica.is_active))).where(UserReplica.id == user_id)
+    )
+    if gone:
+        raise unauthorized("This account is no longer active.", token_given=True)
+
+
+def hold_for_deletion(session: Session, user_id: int) -> None:
+    """Call first when applying a user's deletion: waits for that user's bookings in flight to commit."""
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(_USER_LOCK_KEY)), {"user_id": user_id})
