@@ -85,18 +85,30 @@ def test_least_privilege_and_one_run_per_ref() -> None:
     assert deploy["concurrency"]["cancel-in-progress"] is False
 
 
-def test_every_action_is_pinned_to_a_version() -> None:
-    uses = re.findall(r"uses:\s*(\S+)", WORKFLOW.read_text(encoding="utf-8"))
-    assert uses
-    for action in uses:
-        assert re.fullmatch(r"[\w.-]+/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})", action), action
+def test_every_action_is_pinned_to_a_commit_with_its_version_in_a_comment() -> None:
+    """`uses: owner/repo@<40-hex commit> # vX.Y.Z`: a tag can be moved, a commit cannot."""
+    lines = [line.strip() for line in WORKFLOW.read_text(encoding="utf-8").splitlines() if "uses:" in line]
+    assert len(lines) >= 10
+    for line in lines:
+        assert re.fullmatch(r"(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+", line), line
+    # One action, one pin: the same action is never pinned to two commits or two versions.
+    pins: dict[str, str] = {}
+    for line in lines:
+        action, _, pin = line.split("uses: ", 1)[1].partition("@")
+        assert pins.setdefault(action.lower(), pin) == pin, line
+
+
+def test_pin_check_would_catch_a_tag() -> None:
+    pattern = r"(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+"
+    assert not re.fullmatch(pattern, "uses: actions/checkout@v6")
+    assert not re.fullmatch(pattern, "uses: actions/checkout@d23441a48e516b6c34aea4fa41551a30e30af803")
 
 
 def test_stages_run_in_order() -> None:
     jobs = load()["jobs"]
-    assert set(jobs) == {"test", "sonar", "version", "build", "deploy"}
+    assert set(jobs) == {"test", "sonar", "version", "install", "build", "deploy"}
     assert jobs["sonar"]["needs"] == "test"
-    assert {"test", "sonar"} <= set(jobs["build"]["needs"])
+    assert {"test", "sonar", "install"} <= set(jobs["build"]["needs"])
     assert "build" in jobs["deploy"]["needs"]
 
 
@@ -153,12 +165,12 @@ def test_build_makes_one_image_per_service_with_three_tags() -> None:
     build = next(s for s in job["steps"] if s.get("uses", "").startswith("docker/build-push-action@"))
     assert build["with"]["context"] == "."
     assert build["with"]["file"] == "${{ matrix.dockerfile }}"
+    image = "${{ env.IMAGE_REGISTRY }}/${{ matrix.image }}"
     assert build["with"]["tags"].splitlines() == [
-        "${{ env.IMAGE }}:latest",
-        "${{ env.IMAGE }}:${{ needs.version.outputs.stamp }}",
-        "${{ env.IMAGE }}:${{ needs.version.outputs.sha }}",
+        f"{image}:latest",
+        f"{image}:${{{{ needs.version.outputs.stamp }}}}",
+        f"{image}:${{{{ needs.version.outputs.sha }}}}",
     ]
-    assert job["env"]["IMAGE"].endswith("/${{ matrix.image }}")
     assert build["with"]["push"] == "${{ env.PUBLISH == 'true' }}"
     publish = doc["env"]["PUBLISH"]
     assert "workflow_dispatch" in publish and "refs/heads/main" in publish and "pull_request" not in publish
@@ -191,3 +203,22 @@ def test_deploy_installs_the_chart_with_the_sha_and_the_secrets() -> None:
     assert "deploy_values.py values" in text and "deploy_values.py aws-secret" in text
     assert "rollout status" in text and "get deployments" in text
     assert load()["env"]["RELEASE"] == "meeting-room-system"
+
+
+def test_install_job_runs_the_chart_on_kind_with_images_built_here() -> None:
+    doc = load()
+    job = doc["jobs"]["install"]
+    text = steps_text(job)
+    kind = next(s for s in job["steps"] if s.get("uses", "").startswith("helm/kind-action@"))
+    assert kind["with"]["node_image"] == "${{ env.KIND_NODE_IMAGE }}"
+    assert kind["with"]["kubectl_version"] == "${{ env.KUBERNETES_VERSION }}"
+    built = [s["with"]["file"] for s in job["steps"] if s.get("uses", "").startswith("docker/build-push-action@")]
+    assert built == [f"{service}/Dockerfile" for service in SERVICES]
+    assert "kind load docker-image" in text
+    install = next(s["run"] for s in job["steps"] if "helm install" in s.get("run", ""))
+    assert "-f helm/values-development.yaml" in install and "--wait" in install
+    assert 'imageTag="${IMAGE_TAG}"' in install and 'image.registry="${IMAGE_REGISTRY}"' in install
+    assert "/rooms" in text and "/reservations" in text and "409" in text
+    assert "helm test" in text
+    # The images the chart pulls by default are the ones the build job pushes (tests/test_deploy_chart.py).
+    assert doc["env"]["IMAGE_REGISTRY"] == "docker.io/${{ vars.DOCKER_HUB_NAMESPACE || 'meetingroomsystem' }}"
