@@ -1,4 +1,11 @@
-"""The consumer loop: apply each event once, commit offsets only after the database transaction."""
+"""The consumer loop: apply each event once, commit offsets only after the database transaction.
+
+Group settings (issue 21): a crashed member is noticed within its session timeout (10 s, heartbeats every
+3 s); a clean shutdown (SIGTERM) leaves the group so its partitions move at once. With a group instance id
+(static membership, KIP-345: CONSUMER_GROUP_INSTANCE_ID, in Kubernetes the pod name by default) a restarted
+process takes its partitions back without a rebalance; kafka-python, like the Java client, never sends
+LeaveGroup for a static member, so on shutdown we remove it by its instance id through the admin API.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from servicekit.context import request_id_var
 from servicekit.health_server import Heartbeat, serve_health
-from servicekit.settings import Env, KafkaSettings, ServiceSettings
+from servicekit.membership import RebalanceLog, default_instance_id, leave_group, valid_instance_id
+from servicekit.settings import ConfigError, Env, KafkaSettings, ServiceSettings
 from servicekit.topics import ensure_topics
 
 log = logging.getLogger(__name__)
@@ -53,14 +61,42 @@ class ConsumerConfig:
     # Fault injection for the crash tests only: exit the process right after the database commit of the
     # Nth applied event, before its offset is committed. 0 (the default) never does.
     crash_after_commit: int = 0
+    # A crashed member's partitions move after session_timeout_ms (the broker allows 6-1800 s by default).
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000  # at most a third of the session timeout
+    # The longest a batch may take before the member is dropped from the group (its uncommitted events are then
+    # redelivered, harmlessly); also how long a rebalance waits for a busy member, and how long /healthz
+    # tolerates a loop that stopped polling before the liveness probe restarts the process.
+    max_poll_interval_ms: int = 60_000
+    max_poll_records: int = 50  # a few ms each: a batch takes well under a second, so rebalances are quick
+    group_instance_id: str | None = None
 
     @classmethod
     def from_env(cls, env: Env) -> ConsumerConfig:
-        return cls(
+        instance_id = env.text("CONSUMER_GROUP_INSTANCE_ID", default_instance_id(env.environ))
+        config = cls(
             max_attempts=env.integer("CONSUMER_MAX_ATTEMPTS", 5, minimum=1),
             retry_backoff_s=env.number("CONSUMER_RETRY_BACKOFF_SECONDS", 0.5),
             crash_after_commit=env.integer("FAULT_CRASH_AFTER_COMMIT", 0, minimum=0),
+            session_timeout_ms=env.integer("CONSUMER_SESSION_TIMEOUT_MS", 10_000, minimum=1000),
+            heartbeat_interval_ms=env.integer("CONSUMER_HEARTBEAT_INTERVAL_MS", 3_000, minimum=100),
+            max_poll_interval_ms=env.integer("CONSUMER_MAX_POLL_INTERVAL_MS", 60_000, minimum=1000),
+            max_poll_records=env.integer("CONSUMER_MAX_POLL_RECORDS", 50, minimum=1),
+            # "none" turns static membership off where the default would turn it on
+            group_instance_id=None if instance_id.lower() in ("", "none") else valid_instance_id(instance_id),
         )
+        if config.heartbeat_interval_ms * 3 > config.session_timeout_ms:
+            raise ConfigError("CONSUMER_HEARTBEAT_INTERVAL_MS must be at most a third of CONSUMER_SESSION_TIMEOUT_MS")
+        return config
+
+    def group_options(self) -> dict[str, Any]:
+        return {
+            "session_timeout_ms": self.session_timeout_ms,
+            "heartbeat_interval_ms": self.heartbeat_interval_ms,
+            "max_poll_interval_ms": self.max_poll_interval_ms,
+            "max_poll_records": self.max_poll_records,
+            "group_instance_id": self.group_instance_id,
+        }
 
 
 def parse_envelope(value: bytes | None) -> dict[str, Any]:
@@ -107,7 +143,9 @@ class EventConsumer:
         self.kafka = kafka
         self.handlers = {kafka.topic(topic): hs for topic, hs in handlers.items()}
         self.config = config
-        self.heartbeat = Heartbeat()
+        self.group_id = f"{kafka.topic_prefix}{service.service_name}"
+        # A loop that has not polled for max_poll_interval has been dropped from the group already: restart it.
+        self.heartbeat = Heartbeat(max_silence_s=config.max_poll_interval_ms / 1000)
         self.stopping = False
         engine = sa.create_engine(service.database_url, **service.engine_options())  # type: ignore[arg-type]
         self.sessions = sessionmaker(engine)
@@ -118,42 +156,48 @@ class EventConsumer:
     def run(self) -> None:
         ensure_topics(self.kafka, [t.removeprefix(self.kafka.topic_prefix) for t in self.handlers])
         consumer = KafkaConsumer(
-            *self.handlers,
             bootstrap_servers=self.kafka.bootstrap_servers,
             reconnect_backoff_max_ms=2000,
-            group_id=f"{self.kafka.topic_prefix}{self.service.service_name}",
+            group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=100,
+            **self.config.group_options(),
         )
+        consumer.subscribe(list(self.handlers), listener=RebalanceLog(self.heartbeat))
         dlq = KafkaProducer(bootstrap_servers=self.kafka.bootstrap_servers, acks="all", enable_idempotence=True)
-        log.info("consumer started", extra={"topics": sorted(self.handlers)})
-        handled = 0
+        log.info(
+            "consumer started",
+            extra={"topics": sorted(self.handlers), "group_instance_id": self.config.group_instance_id},
+        )
         try:
-            while not self.stopping:
-                try:
-                    batches = consumer.poll(timeout_ms=1000)
-                except KafkaError as error:  # the broker is away: poll again, the client reconnects
-                    log.warning("polling failed, retrying", extra={"error": str(error)})
-                    time.sleep(1)
-                    continue
-                self.heartbeat.beat()
-                for partition, records in batches.items():
-                    for record in records:
-                        self._handle(record, dlq)
-                        handled += 1
-                        if handled == self.config.crash_after_commit:
-                            log.warning("fault injection: exiting between database commit and offset commit")
-                            os._exit(70)
-                        self._commit(consumer, partition, record.offset + 1)
-                        if self.stopping:
-                            break
+            self._loop(consumer, dlq)
+        finally:
+            leave_group(consumer, self.kafka.bootstrap_servers, self.group_id, self.config.group_instance_id)
+            dlq.close(timeout=10)
+
+    def _loop(self, consumer: KafkaConsumer, dlq: KafkaProducer) -> None:
+        handled = 0
+        while not self.stopping:
+            try:
+                batches = consumer.poll(timeout_ms=1000)
+            except KafkaError as error:  # the broker is away: poll again, the client reconnects
+                log.warning("polling failed, retrying", extra={"error": str(error)})
+                time.sleep(1)
+                continue
+            self.heartbeat.beat()
+            for partition, records in batches.items():
+                for record in records:
+                    self._handle(record, dlq)
+                    handled += 1
+                    if handled == self.config.crash_after_commit:
+                        log.warning("fault injection: exiting between database commit and offset commit")
+                        os._exit(70)
+                    self._commit(consumer, partition, record.offset + 1)
                     if self.stopping:
                         break
-                _report_lag(consumer)
-        finally:
-            consumer.close()  # leaves the group at once, so the partitions move without a session timeout
-            dlq.close(timeout=10)
+                if self.stopping:
+                    break
+            _report_lag(consumer)
 
     @staticmethod
     def _commit(consumer: KafkaConsumer, partition: TopicPartition, offset: int) -> None:
@@ -195,6 +239,7 @@ class EventConsumer:
                 if self.stopping:
                     raise
                 log.warning("database unavailable, retrying", extra={"error": str(error)})
+                self.heartbeat.beat()  # alive and waiting: a restart cannot bring the database back
                 time.sleep(min(self.config.retry_backoff_s * 2**attempt, 10.0))
                 attempt = 0
             except Exception as error:

@@ -11,7 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 
 class Heartbeat:
-    """The worker loop beats; /healthz fails when it has not beaten for too long."""
+    """The worker loop beats; /healthz fails when it has not beaten for too long, so the liveness probe restarts
+    a process whose loop is stuck (the consumer beats at every poll, the relay at every batch or lock attempt)."""
 
     def __init__(self, max_silence_s: float = 60.0) -> None:
         self.max_silence_s = max_silence_s
@@ -22,8 +23,11 @@ class Heartbeat:
         self._last = time.monotonic()
         self.state.update(state)
 
+    def silence_s(self) -> float:
+        return time.monotonic() - self._last
+
     def healthy(self) -> bool:
-        return time.monotonic() - self._last < self.max_silence_s
+        return self.silence_s() < self.max_silence_s
 
 
 def serve_health(port: int, heartbeat: Heartbeat) -> ThreadingHTTPServer:
@@ -31,7 +35,8 @@ def serve_health(port: int, heartbeat: Heartbeat) -> ThreadingHTTPServer:
         def do_GET(self) -> None:
             if self.path == "/healthz":
                 ok = heartbeat.healthy()
-                body = json.dumps({"status": "ok" if ok else "stalled", **heartbeat.state}, default=str).encode()
+                report = {"status": "ok" if ok else "stalled", "silent_s": round(heartbeat.silence_s(), 1)}
+                body = json.dumps({**report, **heartbeat.state}, default=str).encode()
                 self._send(200 if ok else 503, "application/json", body)
             elif self.path == "/metrics":
                 self._send(200, CONTENT_TYPE_LATEST, generate_latest())

@@ -8,8 +8,7 @@ import random
 import select
 import signal
 import time
-import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg2
@@ -19,6 +18,7 @@ from kafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
 
 from servicekit.health_server import Heartbeat, serve_health
+from servicekit.leader import LeaderConfig, acquire, connect_lock_session
 from servicekit.outbox import NOTIFY_CHANNEL
 from servicekit.serialization import dumps
 from servicekit.settings import Env, KafkaSettings, ServiceSettings
@@ -40,6 +40,8 @@ class RelayConfig:
     # Fault injection for the crash tests only: exit right after Kafka acknowledged the Nth batch, before the
     # rows are marked sent, so a restart publishes them again. 0 (the default) never does.
     crash_after_publish: int = 0
+    # The active relay touches its lock session at least every idle_wait_s, well inside leader.dead_after_s.
+    leader: LeaderConfig = field(default_factory=LeaderConfig)
 
     @classmethod
     def from_env(cls, env: Env) -> RelayConfig:
@@ -48,15 +50,8 @@ class RelayConfig:
             max_backoff_s=env.number("RELAY_MAX_BACKOFF_SECONDS", 30.0),
             retention_hours=env.number("OUTBOX_RETENTION_HOURS", 72.0),
             crash_after_publish=env.integer("FAULT_CRASH_AFTER_PUBLISH", 0, minimum=0),
+            leader=LeaderConfig.from_env(env),
         )
-
-
-def libpq_dsn(sqlalchemy_url: str) -> str:
-    return sqlalchemy_url.replace("postgresql+psycopg2://", "postgresql://", 1)
-
-
-def advisory_key(name: str) -> int:
-    return zlib.crc32(name.encode())
 
 
 class Relay:
@@ -106,7 +101,7 @@ class Relay:
         return self._producer
 
     def _run_connected(self) -> None:
-        conn = psycopg2.connect(libpq_dsn(self.service.database_url))
+        conn = connect_lock_session(self.service.database_url, self.config.leader)
         try:
             if not self._acquire_lock(conn):
                 return
@@ -127,19 +122,15 @@ class Relay:
             conn.close()
 
     def _acquire_lock(self, conn: psycopg2.extensions.connection) -> bool:
-        """Standby until the advisory lock is ours; it is released when our connection drops."""
-        key = advisory_key(f"outbox-relay:{self.service.service_name}")
-        while not self.stopping:
-            with conn.cursor() as cur:
-                cur.execute("SELECT pg_try_advisory_lock(%s)", (key,))
-                row = cur.fetchone()
-                acquired = bool(row and row[0])
-            conn.commit()
-            if acquired:
-                return True
-            self.heartbeat.beat(active=False)
-            self._sleep(2.0)
-        return False
+        """Standby until the advisory lock is ours; it is released when our session ends."""
+        return acquire(
+            conn,
+            f"outbox-relay:{self.service.service_name}",
+            self.config.leader,
+            stopping=lambda: self.stopping,
+            sleep=self._sleep,
+            waiting=lambda: self.heartbeat.beat(active=False),
+        )
 
     def _publish_batch(self, conn: psycopg2.extensions.connection) -> int:
         with conn.cursor() as cur:
