@@ -11,8 +11,9 @@ from zoneinfo import available_timezones
 import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from room_service.rooms.names import has_visible_character, name_key
 from servicekit.db import db, utcnow
 from servicekit.pagination import PageQuery
 from servicekit.schemas import Integer, StrictBoolean, StrictSchema
@@ -28,6 +29,8 @@ class Room(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
+    # What uniqueness is judged on (see names.name_key); kept in step with `name` by _keep_name_key.
+    name_key: Mapped[str] = mapped_column(sa.Text)
     capacity: Mapped[int] = mapped_column(sa.Integer)
     equipment: Mapped[list[str]] = mapped_column(ARRAY(sa.String(MAX_TAG_LENGTH)), default=list)
     building: Mapped[str | None] = mapped_column(sa.String(200))
@@ -40,10 +43,15 @@ class Room(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        sa.Index("uq_rooms_name_lower", sa.func.lower(name), unique=True),
+        sa.Index("uq_rooms_name_key", name_key, unique=True),
         sa.Index("ix_rooms_equipment", equipment, postgresql_using="gin"),
         sa.Index("ix_rooms_building_lower", sa.func.lower(building)),
     )
+
+    @validates("name")
+    def _keep_name_key(self, _: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
 
 
 @cache
@@ -107,12 +115,12 @@ def _validate_timezone(value: str) -> None:
         raise ma.ValidationError("Must be an IANA time zone such as Europe/Berlin.")
 
 
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ma.ValidationError("Must not be blank.")
+def _visible(value: str) -> None:
+    if not has_visible_character(value):
+        raise ma.ValidationError("Must contain a visible character.")
 
 
-NAME_RULES: list[Callable[[str], Any]] = [ma.validate.Length(min=1, max=200), _not_blank]
+NAME_RULES: list[Callable[[str], Any]] = [ma.validate.Length(min=1, max=200), _visible]
 CAPACITY_RULE = ma.validate.Range(min=1, max=MAX_CAPACITY)
 
 

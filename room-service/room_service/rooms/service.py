@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from room_service.config import SERVICE_NAME
 from room_service.rooms.models import Room, RoomRead
+from room_service.rooms.names import name_key
 from servicekit.db import utcnow
 from servicekit.outbox import add_event
 from servicekit.pagination import paginate
@@ -25,7 +26,7 @@ def _emit(session: Session, room: Room, event_type: str) -> None:
 
 
 def _name_taken(session: Session, name: str, *, excluding: int | None = None) -> bool:
-    query = sa.select(Room.id).where(sa.func.lower(Room.name) == sa.func.lower(name))
+    query = sa.select(Room.id).where(Room.name_key == name_key(name))
     if excluding is not None:
         query = query.where(Room.id != excluding)
     return session.scalar(query) is not None
