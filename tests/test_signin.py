@@ -51,6 +51,7 @@ def test_authorization_request_uses_state_nonce_and_pkce(stack: Stack) -> None:
 def test_sign_in_issues_tokens_that_every_service_accepts(stack: Stack) -> None:
     _, response = sign_in(stack, "alice@example.com")
     assert response.status_code == 200, response.text
+    assert response.headers["Cache-Control"] == "no-store"  # through the gateway, as the browser sees it
     body = response.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] == 900 and body["refresh_token"]
     assert body["user"]["email"] == "alice@example.com" and body["user"]["name"] == "Alice Example"

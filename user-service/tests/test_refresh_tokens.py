@@ -36,6 +36,7 @@ def test_refresh_rotates_and_the_new_pair_works(client: FlaskClient, signed_in: 
     first = signed_in()
     response = refresh(client, first["refresh_token"])
     assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
     second = response.get_json()
     assert second["token_type"] == "Bearer" and second["expires_in"] == 900
     assert second["refresh_token"] != first["refresh_token"]

@@ -8,7 +8,7 @@ from typing import Any
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
-from flask import current_app
+from flask import Response, current_app
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from joserfc.errors import JoseError as JoseRfcError
@@ -23,6 +23,14 @@ from user_service.tokens.models import RefreshRequest, TokenPair
 
 log = logging.getLogger(__name__)
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-in and tokens")
+
+
+@blp.after_request
+def _never_cached(response: Response) -> Response:
+    """Token responses (and every other answer under /auth) must not be kept by browsers or proxies."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
 
 
 def _settings() -> Any:
