@@ -13,6 +13,10 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Workers are recycled now and then (jittered, so not all at once): a slow leak cannot grow without bound.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
+# The longest request and header lines gunicorn takes (its maximum): the gateway refuses longer ones first,
+# as problem+json (large_client_header_buffers 8k), so gunicorn's HTML 414/431 never reaches a client.
+limit_request_line = 8190
+limit_request_field_size = 8190
 # Requests are logged by the app itself (with request id, user and duration); gunicorn's access log would repeat them.
 accesslog = None
 logconfig_dict = logging_config(os.environ.get("SERVICE_NAME", "service"), os.environ.get("LOG_LEVEL", "INFO").upper())
