@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
+from webargs import core
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from servicekit import openapi
@@ -31,15 +37,6 @@ log = logging.getLogger("servicekit.request")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-class ServiceApi(Api):  # type: ignore[misc]
-    """flask-smorest's Api, minus its own error body: ours is problem+json."""
-
-    ERROR_SCHEMA = ProblemSchema
-
-    def _register_error_handlers(self) -> None:
-        return None
-
-
 @dataclass
 class ServiceApp:
     name: str
@@ -53,6 +50,7 @@ class ServiceApp:
 
 def create_service_app(spec: ServiceApp, import_name: str) -> tuple[Flask, Api]:
     app = Flask(import_name)
+    app.json = JSONProvider(app)
     app.url_map.converters["id"] = IdConverter
     # One trusted proxy (the gateway) in front of us.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
@@ -80,7 +78,7 @@ def create_service_app(spec: ServiceApp, import_name: str) -> tuple[Flask, Api]:
     _install_request_context(app)
     install_authentication(app, spec.verifier, spec.public_prefixes)
     _install_json_body_check(app)
-    _install_nul_check(app)
+    _install_body_check(app)
     register_health(app, spec.migrations_dir)
     install_metrics(app)
     app.register_blueprint(docs_blueprint(spec.title))
@@ -124,32 +122,105 @@ def _install_json_body_check(app: Flask) -> None:
             raise Problem(415, "The request body must be JSON (Content-Type: application/json).")
 
 
-def _contains_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    return False
+MAX_JSON_DEPTH = 64
 
 
-def _install_nul_check(app: Flask) -> None:
-    """PostgreSQL text cannot hold NUL characters: refuse them as bad input instead of failing at the database."""
+class JSONProvider(DefaultJSONProvider):
+    """Request bodies hold finite numbers only: NaN, Infinity and 1e400 are not JSON a client means."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return json.loads(s, parse_constant=_refuse_constant, parse_float=_finite_float, **kwargs)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+class BodyParser(FlaskParser):  # type: ignore[misc]
+    """webargs reads the body Flask already parsed (and our checks passed), instead of parsing it again."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if not req.is_json:
+            return core.missing
+        return req.get_json(silent=True) if req.get_data(cache=True) else core.missing
+
+
+class ServiceApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api, minus its own error body: ours is problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+    ARGUMENTS_PARSER = BodyParser()
+
+    def _register_error_handlers(self) -> None:
+        return None
+
+
+def read_json_body() -> Any:
+    """The request's JSON body (None when there is none); a body we cannot read is 400."""
+    if not request.is_json or not request.get_data(cache=True):
+        return None
+    try:
+        body = request.get_json()
+    except RecursionError:
+        raise Problem(400, "The request body is nested too deeply.") from None
+    except BadRequest:  # Flask's answer to any ValueError of the parser: syntax, encoding, digit limits
+        raise Problem(400, "The request body is not valid JSON.") from None
+    return body
+
+
+def body_problems(body: Any) -> list[dict[str, Any]]:
+    """Field errors for text PostgreSQL cannot store (NUL, lone UTF-16 surrogates). Raises 400 past
+    MAX_JSON_DEPTH. Walks the value without recursion, so no depth the parser accepted can overflow."""
+    errors: dict[str | None, str] = {}
+    stack: list[tuple[Any, str | None, int]] = [(body, None, 0)]
+    while stack:
+        value, field, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise Problem(400, f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                name = key if field is None else field
+                stack.append((key, name, depth + 1))
+                stack.append((item, name, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, field, depth + 1) for item in value)
+        elif isinstance(value, str):
+            message = _text_problem(value)
+            if message:
+                errors.setdefault(field, message)
+    return [{"field": field, "message": message} for field, message in errors.items()]
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "Must not contain NUL characters."
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Must be valid Unicode text (no lone UTF-16 surrogates such as \\ud800)."
+    return None
+
+
+def _install_body_check(app: Flask) -> None:
+    """Refuse what the database could not store, before any view: 400 unreadable, 422 per field."""
 
     @app.before_request
-    def _refuse_nul() -> None:
+    def _check_input() -> None:
         if request.routing_exception is not None:
             return
-        for name, value in request.args.items(multi=True):
-            if "\x00" in name or "\x00" in value:
-                raise validation_problem([{"field": name, "message": "Must not contain NUL characters."}])
-        body = request.get_json(silent=True) if request.is_json else None
-        if isinstance(body, dict):
-            fields = [key for key, value in body.items() if _contains_nul(key) or _contains_nul(value)]
-        else:
-            fields = [None] if _contains_nul(body) else []
-        if fields:
-            raise validation_problem(
-                [{"field": field, "message": "Must not contain NUL characters."} for field in fields]
-            )
+        errors = [
+            {"field": name, "message": message}
+            for name, value in request.args.items(multi=True)
+            if (message := _text_problem(name) or _text_problem(value))
+        ]
+        if request.method in BODY_METHODS:
+            errors += body_problems(read_json_body())
+        if errors:
+            raise validation_problem(errors)
