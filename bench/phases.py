@@ -43,6 +43,7 @@ class Plan:
     contention_clients: int
     deletions: int
     relay_events: int
+    recovery_kills: int
     soak_s: float
     soak_clients: int
     profile_requests: int
@@ -64,6 +65,7 @@ class Plan:
                 contention_rounds=10,
                 deletions=30,
                 relay_events=3_000,
+                recovery_kills=2,
                 profile_requests=100,
                 soak_s=soak_s if soak_s is not None else 30,
                 **common,  # type: ignore[arg-type]
@@ -81,6 +83,7 @@ class Plan:
             contention_rounds=100,
             deletions=200,
             relay_events=20_000,
+            recovery_kills=5,
             profile_requests=500,
             soak_s=soak_s if soak_s is not None else 300,
             **common,  # type: ignore[arg-type]
@@ -377,8 +380,16 @@ def _booking(slots: SlotAllocator, admin: User) -> Any:
 
 
 def _delete_and_wait(
-    gateway: http.client.HTTPConnection, admin: User, room: int, listener: Any, cursor: Any, timeout_s: float = 30
+    gateway: http.client.HTTPConnection,
+    admin: User,
+    room: int,
+    listener: Any,
+    cursor: Any,
+    timeout_s: float = 30,
+    since: float | None = None,
 ) -> float | str:
+    """Seconds from the DELETE (or from `since`, a perf_counter reading) until the room has no confirmed
+    reservation left; a description of what went wrong otherwise."""
     pending_sql = "SELECT count(*) FROM reservations WHERE room_id = %s AND status = 'confirmed' AND end_time > now()"
     cursor.execute(pending_sql, (room,))
     if cursor.fetchone()[0] == 0:
@@ -394,7 +405,7 @@ def _delete_and_wait(
     while time.perf_counter() - started < timeout_s:
         cursor.execute(pending_sql, (room,))
         if cursor.fetchone()[0] == 0:
-            return time.perf_counter() - started
+            return time.perf_counter() - (started if since is None else since)
         select.select([listener], [], [], 0.05)
         listener.poll()
         listener.notifies.clear()

@@ -71,6 +71,7 @@ def render(results: dict[str, Any]) -> str:
         ("growth", _growth),
         ("contention", _contention),
         ("propagation", _events),
+        ("recovery", _recovery),
         ("profile", _profile),
         ("soak", _soak),
         ("memory", _memory),
@@ -247,6 +248,22 @@ def _events(p: dict[str, Any], parts: dict[str, Any]) -> list[str]:
     return out
 
 
+def _recovery(r: dict[str, Any], _: dict[str, Any]) -> list[str]:
+    rows = [
+        (
+            f"{mode} member: killed -> its room's reservations cancelled",
+            f"{r[mode]['measured']} of {r['kills_per_mode']}",
+            _fmt(r[mode]["p50_s"]),
+            _fmt(r[mode]["p99_s"]),
+            _fmt(r[mode]["max_s"]),
+        )
+        for mode in ("static", "dynamic")
+        if mode in r
+    ]
+    title = "Recovery after a consumer crash (SIGKILL, restarted at once, then a room deleted; from the kill)"
+    return _table(title, ("", "kills", "p50 s", "p99 s", "max s"), rows)
+
+
 def _profile(p: dict[str, Any], _: dict[str, Any]) -> list[str]:
     rows = []
     for target, calls in p.items():
@@ -363,6 +380,17 @@ def targets(parts: dict[str, Any], *, quick: bool) -> list[tuple[str, str, str, 
             f"{propagation['p99_ms']:.0f} ms",
             "<= 1000 ms over >= 200",
             propagation["p99_ms"] <= 1000 and (enough or quick),
+        )
+    recovery = parts.get("recovery")
+    if recovery:
+        modes = [m for m in ("static", "dynamic") if m in recovery]
+        slowest = max((recovery[m]["p99_s"] for m in modes), default=0.0)
+        failed = sum(recovery["kills_per_mode"] - recovery[m]["measured"] for m in modes)
+        add(
+            "consumer recovery p99 after SIGKILL (static and dynamic members)",
+            f"{slowest:.1f} s" + (f", {failed} not recovered" if failed else ""),
+            "<= 15 s",
+            slowest <= 15 and not failed,
         )
     contention = parts.get("contention")
     if contention:

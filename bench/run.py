@@ -25,7 +25,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import phases, report
+from bench import phases, recovery, report
 from bench.dataset import SlotAllocator, create_rooms
 from bench.infra import Infra
 from bench.workload import Workload
@@ -40,6 +40,7 @@ PARTS = (
     "contention",
     "propagation",
     "relay",
+    "recovery",
     "profile",
     "soak",
     "memory",
@@ -126,6 +127,7 @@ def run_parts(infra: Infra, plan: phases.Plan, work: Workload, wanted: list[str]
         "contention": lambda: phases.contention(infra, plan, work),
         "propagation": lambda: phases.propagation(infra, plan, work),
         "relay": lambda: phases.relay_throughput(infra, plan),
+        "recovery": lambda: recovery.recovery(infra, plan, work),
         "profile": lambda: phases.profile(infra, plan, work),
         "soak": lambda: phases.soak(infra, plan, work),
         "memory": lambda: phases.memory(infra, sampler),
