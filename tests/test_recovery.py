@@ -147,6 +147,34 @@ def test_sigterm_hands_the_partitions_over_without_a_session_timeout(
         stack.start("reservation-consumer")
 
 
+def test_healthz_fails_while_the_consumer_loop_is_stuck(recovery_stack: Stack, admin: dict[str, str]) -> None:
+    """A loop that stopped polling fails /healthz (so the liveness probe restarts it), and recovers with it."""
+    stack = recovery_stack
+    room = create_room(stack, admin, "Stuck consumer")["id"]
+    eventually(lambda: replicated(stack, "Stuck consumer") == 1, "the room replicated")
+    stack.stop("reservation-consumer")
+    stuck = {"CONSUMER_MAX_POLL_INTERVAL_MS": "3000", "DB_STATEMENT_TIMEOUT_MS": "120000"}
+    stack.start("reservation-consumer", extra_env=stuck)
+    engine = sa.create_engine(sqlalchemy_url(stack.config.database_url("reservation")))
+    try:
+        eventually(lambda: bool(partitions(stack, "reservation-consumer")), "the consumer joined", 30)
+        with engine.connect() as holder:
+            holder.execute(sa.text("SELECT id FROM rooms WHERE id = :id FOR UPDATE"), {"id": room})
+            response = requests.patch(f"{stack.gateway}/rooms/{room}", json={"capacity": 9}, headers=admin, timeout=10)
+            assert response.status_code == 200, response.text
+            # the consumer now waits on our row lock, inside its batch
+            eventually(lambda: health(stack, "reservation-consumer").get("status") == "stalled", "/healthz failed", 30)
+            assert requests.get(f"{stack.health('reservation-consumer')}/healthz", timeout=2).status_code == 503
+            holder.rollback()
+        eventually(lambda: health(stack, "reservation-consumer").get("status") == "ok", "/healthz recovered", 30)
+        capacity = "SELECT capacity FROM rooms WHERE id = :id"
+        eventually(lambda: rows(stack, "reservation", capacity, id=room) == [(9,)], "the update applied", 30)
+    finally:
+        engine.dispose()
+        stack.stop("reservation-consumer")
+        stack.start("reservation-consumer")
+
+
 def relay_active(stack: Stack, name: str) -> bool | None:
     return health(stack, name).get("active")
 
