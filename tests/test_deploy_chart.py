@@ -100,7 +100,9 @@ def find(manifests: Any, kind: str, name: str | None = None) -> list[Manifest]:
 
 def pod_specs(manifests: Any) -> Iterator[tuple[Manifest, dict[str, Any]]]:
     for manifest in manifests:
-        if manifest["kind"] in WORKLOADS:
+        if manifest["kind"] == "Pod":  # the `helm test` hook
+            yield manifest, manifest["spec"]
+        elif manifest["kind"] in WORKLOADS:
             yield manifest, manifest["spec"]["template"]["spec"]
         elif manifest["kind"] == "CronJob":
             yield manifest, manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]
@@ -162,7 +164,7 @@ def test_every_object_lives_in_the_release_namespace_with_our_labels(case: str) 
 @pytest.mark.parametrize("case", CASES)
 def test_long_running_containers_have_all_three_probes(case: str) -> None:
     for manifest, spec in pod_specs(rendered_case(case)):
-        if manifest["kind"] in ("Job", "CronJob"):
+        if manifest["kind"] in ("Job", "CronJob", "Pod"):
             continue
         for container in spec["containers"]:
             for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
@@ -256,9 +258,40 @@ def test_service_images_carry_the_image_tag() -> None:
     }
 
 
-def test_without_an_image_tag_the_chart_app_version_is_used_and_every_image_is_pinned() -> None:
+def workflow() -> dict[str, Any]:
+    return dict(yaml.safe_load((ROOT / ".github" / "workflows" / "cicd.yml").read_text()))
+
+
+def test_default_images_are_exactly_what_ci_pushes() -> None:
+    """Registry (with DOCKER_HUB_NAMESPACE unset), repositories and tag: the build job's, unchanged."""
+    doc = workflow()
+    registry = doc["env"]["IMAGE_REGISTRY"].replace("${{ vars.DOCKER_HUB_NAMESPACE || 'meetingroomsystem' }}", "")
+    registry += "meetingroomsystem"
+    build = doc["jobs"]["build"]
+    pushed_images = {entry["image"] for entry in build["strategy"]["matrix"]["include"]}
+    step = next(s for s in build["steps"] if s.get("uses", "").startswith("docker/build-push-action@"))
+    pushed_tags = {line.rsplit(":", 1)[1] for line in step["with"]["tags"].splitlines()}
+    assert "latest" in pushed_tags
+    manifests = render({"backup": {"enabled": True}})
+    ours = {
+        container["image"]
+        for _, spec in pod_specs(manifests)
+        for container in containers(spec)
+        if container["image"].startswith("docker.io/meetingroomsystem/")
+    }
+    assert ours == {f"{registry}/{image}:latest" for image in pushed_images}
+    values = values_file("values.yaml")
+    assert values["image"]["registry"] == registry and values["imageTag"] == "latest"
+    # latest is pulled again at every Pod start: Kubernetes' default policy, so the chart sets none.
+    for _, spec in pod_specs(manifests):
+        for container in containers(spec):
+            if container["image"] in ours:
+                assert "imagePullPolicy" not in container, container["name"]
+
+
+def test_without_an_image_tag_the_chart_app_version_is_used_and_other_images_are_pinned() -> None:
     app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
-    for _, spec in pod_specs(rendered_case("default")):
+    for _, spec in pod_specs(render({"imageTag": ""})):
         for container in containers(spec):
             name, _, tag = container["image"].rpartition(":")
             assert name and tag and tag != "latest", container["image"]
@@ -458,8 +491,7 @@ def test_backup_cronjob_runs_backup_sh_against_the_chart_database_and_s3() -> No
     assert job["backoffLimit"] == 1 and job["activeDeadlineSeconds"] == 3600
     pod = job["template"]["spec"]
     (container,) = pod["containers"]
-    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
-    assert container["image"] == f"docker.io/meetingroomsystem/backup:{app_version}"
+    assert container["image"] == "docker.io/meetingroomsystem/backup:latest"
     assert container["command"] == ["/app/backup.sh"] and "args" not in container  # a bucket: not --local-only
     env = {item["name"]: item for item in container["env"]}
     assert env["S3_BUCKET_NAME"]["value"] == "rooms-backups"
@@ -490,10 +522,13 @@ def test_monitoring_is_off_by_default_and_in_development_and_on_in_production() 
     for case in ("default", "development", "staging"):
         assert not components(rendered_case(case)) & MONITORING_COMPONENTS, case
     prod = rendered_case("production")
-    assert components(prod) >= MONITORING_COMPONENTS
+    # CloudWatch is asked for, but without credentials it stays off (never a Job that cannot succeed).
+    assert values_file("values-production.yaml")["monitoring"]["cloudwatch"]["enabled"] is True
+    assert components(prod) >= MONITORING_COMPONENTS - {"fluent-bit", "cloudwatch-setup"}
+    assert not components(prod) & {"fluent-bit", "cloudwatch-setup"}
     (loki,) = find(prod, "StatefulSet", f"{RELEASE}-loki")
     assert loki["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "50Gi"
-    assert find(prod, "DaemonSet", f"{RELEASE}-alloy") and find(prod, "DaemonSet", f"{RELEASE}-fluent-bit")
+    assert find(prod, "DaemonSet", f"{RELEASE}-alloy")
     (grafana,) = find(prod, "Deployment", f"{RELEASE}-grafana")
     env = {e["name"]: e for e in grafana["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
@@ -546,6 +581,51 @@ def test_alloy_ships_to_the_chart_loki_with_the_repository_config() -> None:
     assert {v for rule in role["rules"] for v in rule["verbs"]} <= {"get", "list", "watch"}
 
 
+def cloudwatch_pods(manifests: Any) -> list[dict[str, Any]]:
+    return [
+        spec
+        for manifest, spec in pod_specs(manifests)
+        if manifest["metadata"]["labels"]["app.kubernetes.io/component"] in ("fluent-bit", "cloudwatch-setup")
+    ]
+
+
+def test_cloudwatch_needs_an_explicit_enabled_and_credentials() -> None:
+    prod = values_file("values-production.yaml")
+    assert not cloudwatch_pods(rendered_case("production"))
+    notes = helm_notes(prod)
+    assert "CloudWatch is OFF" in notes
+    # monitoring.enabled alone never turns it on.
+    assert not cloudwatch_pods(render({**MONITORING, "monitoring": {"enabled": True}}))
+    # IRSA: a ServiceAccount of its own, annotated with the role; no keys anywhere.
+    role = "arn:aws:iam::123456789012:role/rooms-cloudwatch"
+    irsa = render({**prod, "monitoring": {**prod["monitoring"], "cloudwatch": {"enabled": True, "roleArn": role}}})
+    (account,) = find(irsa, "ServiceAccount", f"{RELEASE}-cloudwatch")
+    assert account["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": role}
+    pods = cloudwatch_pods(irsa)
+    assert len(pods) == 2
+    for spec in pods:
+        assert spec["serviceAccountName"] == f"{RELEASE}-cloudwatch"
+        env = {e["name"] for c in spec["containers"] for e in c.get("env", [])}
+        assert "AWS_ACCESS_KEY_ID" not in env
+    assert "CloudWatch is OFF" not in helm_notes({**prod, "monitoring": {"cloudwatch": {"roleArn": role}}})
+    # Keys from a Secret work too; a ServiceAccount of one's own is used as it is.
+    keys = cloudwatch_pods(rendered_case("monitoring"))
+    assert len(keys) == 2 and all(s["serviceAccountName"] == RELEASE for s in keys)
+    own = render(
+        {
+            **MONITORING,
+            "monitoring": {**MONITORING["monitoring"], "cloudwatch": {"enabled": True, "serviceAccountName": "logs"}},
+        }
+    )
+    assert {s["serviceAccountName"] for s in cloudwatch_pods(own)} == {"logs"}
+
+
+def helm_notes(values: dict[str, Any]) -> str:
+    with helm.Chart.load(CHART) as chart:
+        rendered = chart.render(values=values, name=RELEASE, namespace=NAMESPACE)
+    return next(text for path, text in rendered.items() if path.endswith("NOTES.txt"))
+
+
 def test_cloudwatch_job_runs_the_repository_script_for_the_log_group_and_the_admins() -> None:
     copy = (CHART / "files/cloudwatch_setup.py").read_text()
     assert copy == (ROOT / "scripts/monitoring/cloudwatch_setup.py").read_text(), "copy the script into helm/files"
@@ -578,8 +658,18 @@ def test_service_pods_are_annotated_for_prometheus_on_their_metrics_port(case: s
 
 
 def test_gateway_config_is_the_shared_template_rendered_like_development() -> None:
-    """The chart fills files/nginx.conf exactly as scripts/render_gateway.py does for `make run`."""
-    manifests = render({"nginx": {"authRateLimit": {"rate": "600r/m", "burst": 7}}})
+    """The chart fills files/nginx.conf exactly as scripts/render_gateway.py does for `make run`; the two
+    Kubernetes-only settings (workers from the CPU limit, the client address behind the Ingress) are
+    the only difference."""
+    manifests = render(
+        {
+            "nginx": {
+                "authRateLimit": {"rate": "600r/m", "burst": 7},
+                "resources": {"limits": {"cpu": "1500m", "memory": "128Mi"}},
+                "realIp": {"header": "X-Forwarded-For", "trustedProxies": ["10.244.0.0/16", "fd00::/8"]},
+            }
+        }
+    )
     conf = find(manifests, "ConfigMap", f"{RELEASE}-gateway")[0]["data"]["nginx.conf"]
     expected = render_gateway_module().render(
         (CHART / "files" / "nginx.conf").read_text(),
@@ -594,6 +684,12 @@ def test_gateway_config_is_the_shared_template_rendered_like_development() -> No
             "ACCESS_LOG": "/dev/stdout",
             "ERROR_LOG": "/dev/stderr",
         },
+    )
+    assert "\nworker_processes auto;\n" in expected and "\nhttp {\n" in expected
+    expected = expected.replace("\nworker_processes auto;\n", "\nworker_processes 2;\n").replace(
+        "\nhttp {\n",
+        "\nhttp {\n    # Client address behind the Ingress (chart values nginx.realIp).\n"
+        "    real_ip_header X-Forwarded-For;\n    set_real_ip_from 10.244.0.0/16;\n    set_real_ip_from fd00::/8;\n",
     )
     assert conf.rstrip("\n") == expected.rstrip("\n")
     (service,) = find(manifests, "Service", f"{RELEASE}-gateway")
@@ -651,7 +747,15 @@ def test_schema_accepts_every_shipped_values_file(case: str) -> None:
 
 
 # Keys whose value is a Kubernetes object (or a free-form map) are documented as a whole.
-OPAQUE = {"resources", "podSecurityContext", "containerSecurityContext", "labels", "annotations", "env"}
+OPAQUE = {
+    "resources",
+    "podSecurityContext",
+    "containerSecurityContext",
+    "labels",
+    "annotations",
+    "env",
+    "metricsNamespaceSelector",
+}
 
 
 def leaf_keys(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
@@ -671,3 +775,144 @@ def test_readme_documents_every_value_and_only_real_ones() -> None:
     assert documented - leaves == set(), "README documents keys values.yaml lacks"
     annotated = set(re.findall(r"## @param (\S+)", (CHART / "values.yaml").read_text()))
     assert annotated == leaves, "every value carries a ## @param line"
+
+
+# --- Restarts, shutdown, gateway workers, network policies ----------------------------------------
+
+
+def service_pod_templates(manifests: Any) -> dict[str, dict[str, Any]]:
+    return {
+        d["metadata"]["name"]: d["spec"]["template"]
+        for d in find(manifests, "Deployment")
+        if "-service-" in d["metadata"]["name"]
+    }
+
+
+@pytest.mark.parametrize("case", ["default", "production"])
+def test_pods_restart_when_their_config_or_secrets_change(case: str) -> None:
+    values = case_values(case)
+    before = service_pod_templates(render(values))
+    assert len(before) == 7
+    for template in before.values():
+        assert {"checksum/config", "checksum/secrets"} <= set(template["metadata"]["annotations"])
+    changed = service_pod_templates(render({**values, "config": {**values.get("config", {}), "logLevel": "ERROR"}}))
+    for name, template in changed.items():
+        assert (
+            template["metadata"]["annotations"]["checksum/config"]
+            != (before[name]["metadata"]["annotations"]["checksum/config"])
+        )
+    # A chart-managed Secret is hashed by its inputs: generated values (new each render) change nothing...
+    assert service_pod_templates(render(values)) == before
+    # ... a given one does.
+    secrets = {**values.get("secrets", {}), "databasePasswords": {"userService": "a-new-password-for-the-test"}}
+    rotated = service_pod_templates(render({**values, "secrets": secrets}))
+    sums = {name: t["metadata"]["annotations"]["checksum/secrets"] for name, t in rotated.items()}
+    if case == "default":
+        assert all(sums[name] != before[name]["metadata"]["annotations"]["checksum/secrets"] for name in sums)
+
+
+def keepalive_timeout() -> int:
+    conf = (CHART / "files" / "nginx.conf").read_text()
+    upstream = re.findall(r"upstream \w+ \{[^}]*keepalive_timeout (\d+)s;", conf)
+    assert upstream
+    return max(int(t) for t in upstream)
+
+
+@pytest.mark.parametrize("case", ["default", "production"])
+def test_web_and_gateway_pods_drain_longer_than_the_gateway_keepalive(case: str) -> None:
+    manifests = rendered_case(case)
+    names = [f"{RELEASE}-{s}-web" for s in ("user-service", "room-service", "reservation-service")]
+    names.append(f"{RELEASE}-gateway")
+    for name in names:
+        (deployment,) = find(manifests, "Deployment", name)
+        spec = deployment["spec"]["template"]["spec"]
+        pause = spec["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+        assert pause > keepalive_timeout(), name
+        assert spec["terminationGracePeriodSeconds"] >= pause + 20, name
+
+
+def test_gateway_workers_follow_the_cpu_limit() -> None:
+    def workers(cpu: str) -> str:
+        manifests = render({"nginx": {"resources": {"limits": {"cpu": cpu, "memory": "128Mi"}}}})
+        conf = find(manifests, "ConfigMap", f"{RELEASE}-gateway")[0]["data"]["nginx.conf"]
+        match = re.search(r"^worker_processes (\S+);$", conf, re.M)
+        assert match
+        return match.group(1)
+
+    assert [workers(cpu) for cpu in ("500m", "1", "1500m", "2", "3.5")] == ["1", "1", "2", "2", "4"]
+
+
+def test_the_gateway_trusts_only_the_configured_proxies_for_the_client_address() -> None:
+    conf = find(rendered_case("production"), "ConfigMap", f"{RELEASE}-gateway")[0]["data"]["nginx.conf"]
+    assert "real_ip_header X-Forwarded-For;" in conf
+    assert re.findall(r"set_real_ip_from (\S+);", conf) == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+    direct = render({"nginx": {"realIp": {"header": "X-Forwarded-For", "trustedProxies": []}}})
+    assert "real_ip" not in find(direct, "ConfigMap", f"{RELEASE}-gateway")[0]["data"]["nginx.conf"]
+
+
+def pod_labels(manifests: Any) -> dict[str, dict[str, str]]:
+    return {
+        m["metadata"]["name"]: (
+            m["spec"]["jobTemplate"]["spec"]["template"] if m["kind"] == "CronJob" else m["spec"]["template"]
+        )["metadata"]["labels"]
+        for m in manifests
+        if m["kind"] in (*WORKLOADS, "CronJob")
+    }
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def allowed(manifests: Any, source: str, target: str, port: int) -> bool:
+    """May Pods of workload SOURCE connect to PORT of workload TARGET (same namespace)?"""
+    labels = pod_labels(manifests)
+    policies = [p for p in find(manifests, "NetworkPolicy") if selects(p["spec"]["podSelector"], labels[target])]
+    if not policies:
+        return True
+    for policy in policies:
+        for rule in policy["spec"].get("ingress", []):
+            if port not in [p["port"] for p in rule.get("ports", [])]:
+                continue
+            peers = rule.get("from")
+            if peers is None or any("podSelector" in p and selects(p["podSelector"], labels[source]) for p in peers):
+                return True
+    return False
+
+
+def test_network_policies_are_on_in_staging_and_production_only() -> None:
+    for case in ("default", "development"):
+        assert not find(rendered_case(case), "NetworkPolicy"), case
+    for case in ("staging", "production"):
+        assert len(find(rendered_case(case), "NetworkPolicy")) == 7, case
+
+
+def test_network_policies_let_only_the_gateway_reach_the_web_and_only_the_services_their_backends() -> None:
+    manifests = [*rendered_case("production"), *render({**case_values("production"), **BACKUP})]
+    manifests = list({(m["kind"], m["metadata"]["name"]): m for m in manifests}.values())
+    gateway, room_web, user_web = (f"{RELEASE}-{n}" for n in ("gateway", "room-service-web", "user-service-web"))
+    relay, consumer = f"{RELEASE}-reservation-service-relay", f"{RELEASE}-reservation-service-consumer"
+    postgres, kafka, grafana = f"{RELEASE}-postgresql", f"{RELEASE}-kafka", f"{RELEASE}-grafana"
+    jobs = {j["metadata"]["name"].rsplit("-", 1)[0]: j["metadata"]["name"] for j in find(manifests, "Job")}
+    assert allowed(manifests, gateway, room_web, 5001)
+    assert not allowed(manifests, grafana, room_web, 5001) and not allowed(manifests, relay, room_web, 5001)
+    assert allowed(manifests, room_web, user_web, 5000)  # the token keys
+    assert not allowed(manifests, gateway, relay, 9000)
+    for service in (room_web, relay, consumer, jobs[f"{RELEASE}-create-databases"], f"{RELEASE}-backup"):
+        assert allowed(manifests, service, postgres, 5432), service
+    assert not allowed(manifests, gateway, postgres, 5432) and not allowed(manifests, grafana, postgres, 5432)
+    for service in (relay, consumer, jobs[f"{RELEASE}-create-topics"]):
+        assert allowed(manifests, service, kafka, 9092), service
+    assert allowed(manifests, kafka, kafka, 9093) and not allowed(manifests, room_web, kafka, 9093)
+    assert not allowed(manifests, gateway, kafka, 9092)
+    assert allowed(manifests, grafana, gateway, 8080)  # from anywhere, unless gatewayFrom says otherwise
+    # Metrics: only from the monitoring namespace.
+    (web_policy,) = [p for p in find(manifests, "NetworkPolicy") if p["metadata"]["name"].endswith("room-service-web")]
+    namespaces = [p["namespaceSelector"] for p in web_policy["spec"]["ingress"][0]["from"] if "namespaceSelector" in p]
+    assert namespaces == [{"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}]

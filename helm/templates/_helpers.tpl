@@ -33,6 +33,13 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- printf "%s/%s:%s" (.root.Values.image.registry | trimSuffix "/") .service.image.repository (.root.Values.imageTag | default .root.Chart.AppVersion) -}}
 {{- end -}}
 
+{{/* imagePullPolicy of our images: a line only when image.pullPolicy is set (else Kubernetes decides). */}}
+{{- define "mrs.imagePullPolicy" -}}
+{{- with .Values.image.pullPolicy }}
+imagePullPolicy: {{ . }}
+{{- end }}
+{{- end -}}
+
 {{- define "mrs.imagePullSecrets" -}}
 {{- with .Values.image.pullSecrets }}
 imagePullSecrets:
@@ -165,4 +172,79 @@ spec:
     matchLabels:
       {{- include "mrs.selectorLabels" . | nindent 6 }}
 {{- end }}
+{{- end -}}
+
+{{/*
+checksum/secrets of a Pod template: changes when a Secret its containers read changes, so `helm upgrade`
+restarts them. A Secret the chart renders is hashed by its inputs in values (generated values are kept,
+so they never change it); a Secret made outside the chart (an existingSecret) by its data in the cluster,
+so rotating it and running `helm upgrade` restarts the Pods. Call with (dict "root" $ "secrets" LIST),
+LIST holding (dict "name" NAME "external" BOOL "values" VALUES).
+*/}}
+{{- define "mrs.secretsChecksum" -}}
+{{- $parts := list -}}
+{{- range .secrets -}}
+{{- if .external -}}
+{{- $found := lookup "v1" "Secret" $.root.Release.Namespace .name | default dict -}}
+{{- $parts = append $parts (dict "name" .name "data" ($found.data | default dict)) -}}
+{{- else -}}
+{{- $parts = append $parts (dict "name" .name "values" .values) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $parts | sha256sum -}}
+{{- end -}}
+
+{{/* The services' Secrets (tokens and database passwords, the Google client), for mrs.secretsChecksum. */}}
+{{- define "mrs.serviceSecrets" -}}
+{{- $v := .Values -}}
+{{- $list := list (dict "name" (include "mrs.secretName" .) "external" (not (empty $v.secrets.existingSecret)) "values" $v.secrets) -}}
+{{- if include "mrs.googleOAuthConfigured" . -}}
+{{- $list = append $list (dict "name" (include "mrs.googleSecretName" .) "external" (not (empty $v.googleOAuth.existingSecret)) "values" $v.googleOAuth) -}}
+{{- end -}}
+{{- toJson $list -}}
+{{- end -}}
+
+{{/*
+Graceful shutdown of a Pod behind a Service: the preStop pause keeps it serving while the endpoints
+and the gateway's keep-alive connections (keepalive_timeout 4s in files/nginx.conf) move away; the
+grace period covers the pause and the server's own graceful stop.
+*/}}
+{{- define "mrs.drain" -}}
+terminationGracePeriodSeconds: {{ add .Values.shutdown.drainSeconds 30 }}
+{{- end -}}
+
+{{- define "mrs.preStop" -}}
+lifecycle:
+  preStop:
+    sleep: {seconds: {{ .Values.shutdown.drainSeconds }}}
+{{- end -}}
+
+{{/* Whole CPUs of a quantity, rounded up, at least 1 ("500m" -> 1, "1500m" -> 2, "2" -> 2); "" -> "". */}}
+{{- define "mrs.cpuCeil" -}}
+{{- $q := toString . -}}
+{{- if $q -}}
+{{- if hasSuffix "m" $q -}}
+{{- max 1 (div (add (trimSuffix "m" $q | int) 999) 1000) -}}
+{{- else -}}
+{{- max 1 (ceil ($q | float64)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* CloudWatch is on when asked for and given credentials (an IRSA role, a ServiceAccount of one's own, or keys). */}}
+{{- define "mrs.cloudwatch.on" -}}
+{{- $m := .Values.monitoring -}}
+{{- $cw := $m.cloudwatch -}}
+{{- if and $m.enabled $cw.enabled (or $cw.roleArn $cw.serviceAccountName $cw.existingSecret) -}}true{{- end -}}
+{{- end -}}
+
+{{- define "mrs.cloudwatch.serviceAccountName" -}}
+{{- $cw := .Values.monitoring.cloudwatch -}}
+{{- if $cw.serviceAccountName -}}
+{{- $cw.serviceAccountName -}}
+{{- else if $cw.roleArn -}}
+{{- printf "%s-cloudwatch" (include "mrs.fullname" .) -}}
+{{- else -}}
+{{- include "mrs.serviceAccountName" . -}}
+{{- end -}}
 {{- end -}}

@@ -34,7 +34,8 @@ consumes events, the consumer Deployment. Call with (dict "root" $ "id" "user"|"
 {{- range $key, $value := $values.env -}}
 {{- $_ := set $config $key ($value | toString) -}}
 {{- end -}}
-{{- $ctx := dict "root" $root "svc" $svc "values" $values "name" $name "checksum" (toYaml $config | sha256sum) -}}
+{{- $secrets := include "mrs.secretsChecksum" (dict "root" $root "secrets" (include "mrs.serviceSecrets" $root | fromJsonArray)) -}}
+{{- $ctx := dict "root" $root "svc" $svc "values" $values "name" $name "checksum" (toYaml $config | sha256sum) "secretsChecksum" $secrets -}}
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -168,13 +169,14 @@ spec:
         {{- include "mrs.labels" $selector | nindent 8 }}
       annotations:
         checksum/config: {{ .checksum }}
+        checksum/secrets: {{ .secretsChecksum }}
         # /metrics on the service port (never routed by the gateway), for Prometheus' pod discovery.
         prometheus.io/scrape: "true"
         prometheus.io/port: {{ .svc.port | quote }}
         prometheus.io/path: /metrics
     spec:
       {{- include "mrs.servicePodSpec" . | nindent 6 }}
-      terminationGracePeriodSeconds: 30
+      {{- include "mrs.drain" .root | nindent 6 }}
       topologySpreadConstraints:
         - maxSkew: 1
           topologyKey: kubernetes.io/hostname
@@ -187,7 +189,7 @@ spec:
       initContainers:
         - name: wait-for-database
           image: {{ $image }}
-          imagePullPolicy: {{ .root.Values.image.pullPolicy }}
+          {{- include "mrs.imagePullPolicy" .root | nindent 10 }}
           command: ["python", "/app/wait_for_database.py"]
           {{- include "mrs.serviceEnv" . | nindent 10 }}
           resources:
@@ -198,7 +200,7 @@ spec:
             - {name: tmp, mountPath: /tmp}
         - name: migrate
           image: {{ $image }}
-          imagePullPolicy: {{ .root.Values.image.pullPolicy }}
+          {{- include "mrs.imagePullPolicy" .root | nindent 10 }}
           args: ["migrate"]
           {{- include "mrs.serviceEnv" . | nindent 10 }}
           resources:
@@ -210,7 +212,7 @@ spec:
       containers:
         - name: web
           image: {{ $image }}
-          imagePullPolicy: {{ .root.Values.image.pullPolicy }}
+          {{- include "mrs.imagePullPolicy" .root | nindent 10 }}
           args: ["web"]
           {{- include "mrs.serviceEnv" . | nindent 10 }}
             - {name: PORT, value: {{ .svc.port | quote }}}
@@ -243,6 +245,7 @@ spec:
           ports:
             - {name: http, containerPort: {{ .svc.port }}, protocol: TCP}
           {{- include "mrs.httpProbes" (dict "port" "http" "readyPath" "/readyz") | nindent 10 }}
+          {{- include "mrs.preStop" .root | nindent 10 }}
           resources:
             {{- toYaml .values.web.resources | nindent 12 }}
           securityContext:
@@ -273,6 +276,7 @@ spec:
         {{- include "mrs.labels" $selector | nindent 8 }}
       annotations:
         checksum/config: {{ .checksum }}
+        checksum/secrets: {{ .secretsChecksum }}
         # /metrics on the health port (outbox backlog, consumer lag), for Prometheus' pod discovery.
         prometheus.io/scrape: "true"
         prometheus.io/port: {{ .healthPort | quote }}
@@ -283,7 +287,7 @@ spec:
       containers:
         - name: {{ .command }}
           image: {{ include "mrs.serviceImage" (dict "root" .root "service" .values) }}
-          imagePullPolicy: {{ .root.Values.image.pullPolicy }}
+          {{- include "mrs.imagePullPolicy" .root | nindent 10 }}
           args: [{{ .command | quote }}]
           {{- include "mrs.serviceEnv" . | nindent 10 }}
             - {name: HEALTH_PORT, value: {{ .healthPort | quote }}}

@@ -26,7 +26,7 @@ The collectors read node-wide data (Alloy: every Pod's logs on its node; Fluent 
 files), which a namespace enforcing the restricted Pod Security Standard would refuse for Fluent Bit.
 */}}
 {{- define "mrs.monitoring.checkNamespace" -}}
-{{- if and .Values.monitoring.enabled .Values.monitoring.cloudwatch.enabled .Values.namespace.create -}}
+{{- if and (include "mrs.cloudwatch.on" .) .Values.namespace.create -}}
 {{- $level := index .Values.namespace.labels "pod-security.kubernetes.io/enforce" | default "privileged" -}}
 {{- if ne $level "privileged" -}}
 {{- fail (printf "monitoring.cloudwatch runs Fluent Bit with hostPath volumes, which the %s Pod Security Standard of namespace.labels forbids: set pod-security.kubernetes.io/enforce to privileged, or install without namespace.create" $level) -}}
