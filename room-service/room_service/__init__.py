@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         ),
         __name__,
     )
+    app.extensions["room_settings"] = settings
     from room_service.rooms import views as rooms_views
 
     api.register_blueprint(rooms_views.blp)

@@ -13,8 +13,14 @@ SERVICE_NAME = "room-service"
 class Settings:
     service: ServiceSettings
     jwks_url: str
+    # The booking horizon a new room gets when its creator names none (the contract's default: a year).
+    default_max_days_ahead: int = 365
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> Settings:
         env = env or Env()
-        return cls(service=ServiceSettings.from_env(SERVICE_NAME, env), jwks_url=env.text("JWKS_URL"))
+        return cls(
+            service=ServiceSettings.from_env(SERVICE_NAME, env),
+            jwks_url=env.text("JWKS_URL"),
+            default_max_days_ahead=env.integer("DEFAULT_MAX_DAYS_AHEAD", 365, minimum=1),
+        )

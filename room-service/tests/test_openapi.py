@@ -73,7 +73,24 @@ def test_update_body_names_the_writable_and_the_read_only_fields(spec: dict[str,
     read_only = {name for name, prop in schema["properties"].items() if prop.get("readOnly")}
     assert read_only == {"id", "created_at", "updated_at"}
     writable = set(schema["properties"]) - read_only
-    assert writable == {"name", "capacity", "equipment", "building", "floor", "description", "timezone", "is_active"}
+    assert writable == {
+        "name",
+        "capacity",
+        "equipment",
+        "building",
+        "floor",
+        "description",
+        "timezone",
+        "is_active",
+        "max_days_ahead",
+        "max_duration_minutes",
+        "buffer_minutes",
+        "opening_hours",
+        "requires_check_in",
+        "check_in_minutes",
+    }
+    assert schema["properties"]["opening_hours"]["properties"]["mon"]["type"] == "array"
+    assert schema["properties"]["buffer_minutes"] == {"type": "integer", "minimum": 0, "maximum": 240}
     assert schema["properties"]["equipment"]["oneOf"] == [
         {"type": "array", "items": {"type": "string"}},
         {"type": "string"},

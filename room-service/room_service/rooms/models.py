@@ -10,17 +10,28 @@ from zoneinfo import available_timezones
 
 import marshmallow as ma
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from room_service.rooms.names import has_visible_character, name_key
+from room_service.rooms.policy import POLICY_FIELDS, PolicyCreate, PolicyRead, PolicyUpdate
 from servicekit.db import db, utcnow
 from servicekit.pagination import PageQuery
 from servicekit.schemas import Integer, StrictBoolean, StrictSchema
 
 MAX_CAPACITY = 10000
 MAX_TAG_LENGTH = 100
-WRITABLE = ("name", "capacity", "equipment", "building", "floor", "description", "timezone", "is_active")
+WRITABLE = (
+    "name",
+    "capacity",
+    "equipment",
+    "building",
+    "floor",
+    "description",
+    "timezone",
+    "is_active",
+    *POLICY_FIELDS,
+)
 READ_ONLY = ("id", "created_at", "updated_at")
 
 
@@ -38,6 +49,12 @@ class Room(db.Model):  # type: ignore[name-defined,misc]
     description: Mapped[str | None] = mapped_column(sa.Text)
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    max_days_ahead: Mapped[int | None] = mapped_column(sa.Integer)
+    max_duration_minutes: Mapped[int | None] = mapped_column(sa.Integer)
+    buffer_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
+    opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    requires_check_in: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    check_in_minutes: Mapped[int] = mapped_column(sa.Integer, default=15)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -130,7 +147,7 @@ def _strip_name(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-class RoomCreate(StrictSchema):
+class RoomCreate(StrictSchema, PolicyCreate):
     name = ma.fields.String(required=True, validate=NAME_RULES)
     capacity = Integer(required=True, strict=True, validate=CAPACITY_RULE)
     equipment = Equipment(load_default=list)
@@ -145,7 +162,7 @@ class RoomCreate(StrictSchema):
         return _strip_name(data)
 
 
-class RoomUpdate(StrictSchema):
+class RoomUpdate(StrictSchema, PolicyUpdate):
     """Any non-empty subset of the writable fields, validated as on create; PUT and PATCH alike."""
 
     min_properties = 1  # documented as minProperties (servicekit.openapi)
@@ -172,7 +189,7 @@ class RoomUpdate(StrictSchema):
         return _strip_name(data)
 
 
-class RoomRead(ma.Schema):
+class RoomRead(PolicyRead):
     id = Integer()
     name = ma.fields.String()
     capacity = Integer()

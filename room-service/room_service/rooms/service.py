@@ -45,7 +45,8 @@ def _not_found(room_id: int) -> Problem:
     return Problem(404, f"Room {room_id} does not exist.")
 
 
-def create_room(*, session: Session, room_in: dict[str, Any]) -> Room:
+def create_room(*, session: Session, room_in: dict[str, Any], default_max_days_ahead: int) -> Room:
+    room_in = {"max_days_ahead": default_max_days_ahead, **room_in}
     if _name_taken(session, room_in["name"]):
         raise _duplicate_name(room_in["name"])
     room = Room(**room_in, version=1)

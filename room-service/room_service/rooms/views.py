@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -60,7 +60,10 @@ def list_rooms(query: dict[str, Any]) -> dict[str, Any]:
 @problems(400, 401, 403, 409, 415, 422)
 def create_room(body: dict[str, Any]) -> tuple[Room, dict[str, str]]:
     """Create a room (admin)."""
-    room = service.create_room(session=current_session(), room_in=body)
+    settings = current_app.extensions["room_settings"]
+    room = service.create_room(
+        session=current_session(), room_in=body, default_max_days_ahead=settings.default_max_days_ahead
+    )
     current_session().commit()
     return room, {"Location": url_for("rooms.RoomById", room_id=room.id)}
 
