@@ -91,9 +91,10 @@ class StackConfig:
             "KAFKA_TOPIC_PREFIX": self.topic_prefix,
             "LOG_LEVEL": self.log_level,
             "PYTHONUNBUFFERED": "1",
+            "HOST": "127.0.0.1",  # every process of the dev stack, health servers included, on loopback only
         }
         if role == "web":
-            env.update(PORT=str(self.web_ports[service]), HOST="127.0.0.1", WEB_CONCURRENCY=str(self.web_concurrency))
+            env.update(PORT=str(self.web_ports[service]), WEB_CONCURRENCY=str(self.web_concurrency))
         elif role in ("relay", "consumer"):
             env["HEALTH_PORT"] = str(self.health_port(service, role))
         if service == "user":

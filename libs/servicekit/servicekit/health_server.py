@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,7 +31,10 @@ class Heartbeat:
         return self.silence_s() < self.max_silence_s
 
 
-def serve_health(port: int, heartbeat: Heartbeat) -> ThreadingHTTPServer:
+def serve_health(port: int, heartbeat: Heartbeat, host: str | None = None) -> ThreadingHTTPServer:
+    """Serve on the address the web process binds to (HOST, all addresses by default, as in a container)."""
+    host = host if host is not None else os.environ.get("HOST", "0.0.0.0")
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path == "/healthz":
@@ -53,6 +57,6 @@ def serve_health(port: int, heartbeat: Heartbeat) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:  # probes every few seconds: keep logs quiet
             return
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
     return server
