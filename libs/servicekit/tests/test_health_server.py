@@ -20,7 +20,7 @@ def test_it_binds_to_host_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["status"] == "ok"
         other = next((a for a in socket.gethostbyname_ex(socket.gethostname())[2] if not a.startswith("127.")), None)
         if other is not None:  # an address of this machine that is not loopback: nothing listens there
-            with pytest.raises(OSError):
+            with pytest.raises(ConnectionRefusedError):
                 socket.create_connection((other, port), timeout=2).close()
     finally:
         server.shutdown()
