@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from conftest import MakeRoom
 from flask.testing import FlaskClient
 
 from room_service.rooms.names import has_visible_character, name_key
-from conftest import MakeRoom
 
 LOOKALIKES = [
     "Board\u200broom",  # zero-width space
