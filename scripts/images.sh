@@ -233,13 +233,22 @@ commit_tag_of() {
     fi
 }
 
+# Removes one name of an image, never the image's other names (`podman untag IMAGE` alone would remove all).
+remove_name() {
+    if [[ "${ENGINE}" == podman ]]; then
+        podman untag "$1" "$1" >/dev/null 2>&1 || true
+    else
+        docker rmi "$1" >/dev/null 2>&1 || true  # only the name, while the image has others
+    fi
+}
+
 tag_image() {
     local image=$1 local_ref=$2 commit old
     engine tag "${local_ref}" "${IMAGE_REGISTRY}/${image}:latest"
     commit="$(commit_tag_of "${image}")"
     # One commit tag per image here: the previous one goes, so old images do not pile up.
     while read -r old; do
-        [[ "${old}" == "${IMAGE_REGISTRY}/${image}:${commit:-none}" ]] || engine untag "${old}" >/dev/null 2>&1 || true
+        [[ "${old}" == "${IMAGE_REGISTRY}/${image}:${commit:-none}" ]] || remove_name "${old}"
     done < <(engine images --format '{{.Repository}}:{{.Tag}}' "${IMAGE_REGISTRY}/${image}" 2>/dev/null \
         | grep -E ":[0-9a-f]{40}$" || true)
     if [[ -n "${commit}" ]]; then engine tag "${local_ref}" "${IMAGE_REGISTRY}/${image}:${commit}"; fi
@@ -267,10 +276,13 @@ build_image() {
         local new_id
         new_id="$(image_id "${local_ref}")"
         printf '%s %s\n' "${key}" "${new_id}" >"${stamp}"
-        if [[ -n "${old_id}" && "${old_id}" != "${new_id}" ]]; then engine rmi "${old_id}" >/dev/null 2>&1 || true; fi
         log "${image}: built in $((SECONDS - started)) s"
     fi
     tag_image "${image}" "${local_ref}"
+    # The image this one replaces, once it has no name left and no container uses it (never forced).
+    if [[ -n "${old_id}" && "$(engine image inspect --format '{{len .RepoTags}}' "${old_id}" 2>/dev/null)" == 0 ]]; then
+        engine rmi "${old_id}" >/dev/null 2>&1 || true
+    fi
 }
 
 print_sizes() {

@@ -1,0 +1,303 @@
+"""The built images, run the way the chart runs them: read-only root, user 10001 (backup: 999), every capability
+dropped, host networking on 127.0.0.1, against the test PostgreSQL and Kafka and behind the real gateway.
+
+`scripts/images.sh` (make images) builds them first; a warm run with nothing changed takes seconds. Every
+container has a unique name and is removed at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psycopg2
+import pytest
+import requests
+from botocore.config import Config
+
+from devstack.stack import ROLES, ROOT, SERVICES
+from servicekit.dbadmin import drop_database, ensure_database
+from servicekit.testing import unique_name
+from tests.harness import Stack, moto_server, system_stack_config
+
+IMAGES = {name: f"meeting-room-system/{name}-service:local" for name in SERVICES}
+BACKUP_IMAGE = "meeting-room-system/backup:local"
+CI_REGISTRY = "docker.io/meetingroomsystem"  # scripts/images.sh's IMAGE_REGISTRY default: what CI pushes
+# As the chart's pods run (securityContext): a read-only root with the container's own /tmp, no root, no
+# capabilities, no new privileges.
+HARDENED = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]  # noqa: S108
+DEADLINE_S = 90
+
+
+def podman_env() -> dict[str, str]:
+    return {**os.environ, "CONTAINERS_CONF": str(ROOT / "scripts" / "containers" / "containers.conf")}
+
+
+def podman(*args: str, env: Mapping[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["podman", *args], env=dict(env or podman_env()), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+class Containers:
+    """Containers started by this module, each named uniquely; all removed by remove_all()."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.prefix = unique_name("mrs-test").replace("_", "-")
+        self.log_dir = log_dir
+        self.names: list[str] = []
+
+    def run(
+        self,
+        name: str,
+        image: str,
+        args: list[str],
+        env: Mapping[str, str],
+        *,
+        user: str = "10001:10001",
+        detach: bool = True,
+        extra: list[str] | None = None,
+        timeout: float = 180,
+    ) -> subprocess.CompletedProcess[str]:
+        """`podman run` with the values of `env` handed over by name (`-e NAME`): no secret on a command line."""
+        full = f"{self.prefix}-{name}"
+        self.names.append(full)
+        command = ["run", "--name", full, "--network", "host", "--user", user, *HARDENED]
+        # The HEALTHCHECK stays in the container (the test runs it), without a timer: no systemd here.
+        command += ["--health-interval", "disable", *(extra or [])]
+        command += [arg for key in env for arg in ("-e", key)]
+        command += ["--detach"] if detach else []
+        return podman(*command, image, *args, env={**podman_env(), **env}, timeout=timeout)
+
+    def running(self, name: str) -> bool:
+        result = podman("inspect", "--format", "{{.State.Running}}", f"{self.prefix}-{name}")
+        return result.stdout.strip() == "true"
+
+    def logs(self, name: str, lines: int = 40) -> str:
+        result = podman("logs", "--tail", str(lines), f"{self.prefix}-{name}")
+        return result.stdout + result.stderr
+
+    def healthcheck(self, name: str) -> subprocess.CompletedProcess[str]:
+        return podman("healthcheck", "run", f"{self.prefix}-{name}")
+
+    def remove_all(self) -> None:
+        for full in self.names:
+            logs = podman("logs", full)
+            (self.log_dir / f"{full}.log").write_text(logs.stdout + logs.stderr)
+        if self.names:
+            podman("rm", "--force", "--time", "5", *self.names)
+        leftover = podman("ps", "--all", "--quiet", "--filter", f"name=^{self.prefix}-").stdout.split()
+        assert not leftover, f"containers left behind: {leftover}"
+
+
+def wait_for(url: str, containers: Containers, name: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:  # not listening yet
+            pass
+        assert containers.running(name), f"{name} stopped:\n{containers.logs(name)}"
+        assert time.monotonic() < deadline, f"{name} not ready at {url}:\n{containers.logs(name)}"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def images(request: pytest.FixtureRequest) -> dict[str, int]:
+    """Every image built (or found up to date) by scripts/images.sh; their sizes in bytes, also printed."""
+    if not shutil.which("podman"):
+        pytest.fail("podman is missing: scripts/bootstrap.sh installs it (make test and make images run it)")
+    done = subprocess.run([str(ROOT / "scripts" / "images.sh")], capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout + done.stderr
+    sizes = {}
+    for image in [*IMAGES.values(), BACKUP_IMAGE]:
+        result = podman("image", "inspect", "--format", "{{.Size}}", image)
+        assert result.returncode == 0, result.stderr
+        sizes[image] = int(result.stdout)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # printed in every run, not only when a test fails
+        print("\n" + "\n".join(f"image {image}: {size / 1e6:.0f} MB" for image, size in sizes.items()))
+    return sizes
+
+
+def test_images_carry_ci_tags_health_checks_and_no_build_tools(images: dict[str, int]) -> None:
+    for service, image in IMAGES.items():
+        ci_name = f"{CI_REGISTRY}/{service}-service:latest"
+        assert podman("image", "exists", ci_name).returncode == 0, f"{ci_name} is not tagged"
+        inspect = json.loads(podman("image", "inspect", image).stdout)[0]
+        # podman keeps HEALTHCHECK only in Docker's image format (--format docker).
+        assert inspect["Healthcheck"]["Test"] == ["CMD", "python", "/app/healthcheck.py"], image
+        assert inspect["Config"]["User"] == "10001:10001"
+        probe = "import importlib.util as u; print([m for m in ('pip', 'setuptools', 'pytest') if u.find_spec(m)])"
+        found = podman("run", "--rm", "--network", "none", "--entrypoint", "python", image, "-c", probe)
+        assert found.returncode == 0 and found.stdout.strip() == "[]", found.stdout + found.stderr
+        assert images[image] < 300e6, f"{image}: {images[image] / 1e6:.0f} MB"
+    assert podman("image", "exists", f"{CI_REGISTRY}/backup:latest").returncode == 0
+
+
+@pytest.fixture(scope="module")
+def image_stack(images: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Containers]]:
+    """Migrate, then web, relay and consumer of each service as containers; the gateway (NGINX) in front."""
+    log_dir = tmp_path_factory.mktemp("image-stack")
+    config = system_stack_config(log_dir)
+    config.web_concurrency = 2
+    stack = Stack(config, log_dir)
+    containers = Containers(log_dir)
+    try:
+        for service in SERVICES:
+            ensure_database(config.database_url(service))
+        with ThreadPoolExecutor(max_workers=8) as pool:  # podman starts containers one by one: in parallel
+            migrations = [
+                pool.submit(
+                    containers.run,
+                    f"{s}-migrate",
+                    IMAGES[s],
+                    ["migrate"],
+                    config.service_env(s, "migrate"),
+                    detach=False,
+                )
+                for s in SERVICES
+            ]
+            for migrate in migrations:
+                assert migrate.result().returncode == 0, migrate.result().stdout + migrate.result().stderr
+            processes = [
+                pool.submit(containers.run, f"{s}-{role}", IMAGES[s], [role], config.service_env(s, role))
+                for s in SERVICES
+                for role in ROLES[s]
+            ]
+            for started in processes:
+                assert started.result().returncode == 0, started.result().stderr
+        for service in SERVICES:
+            wait_for(f"{stack.web(service)}/readyz", containers, f"{service}-web")
+            for role in ROLES[service][1:]:
+                wait_for(f"{stack.health(f'{service}-{role}')}/healthz", containers, f"{service}-{role}")
+        stack.start("gateway")
+        yield stack, containers
+    finally:
+        stack.stop_all()
+        containers.remove_all()
+        stack.drop_databases()
+
+
+@pytest.fixture(scope="module")
+def admin(image_stack: tuple[Stack, Containers]) -> dict[str, str]:
+    """An admin token from the operators' CLI (`flask users token`), run in the user service's image."""
+    stack, containers = image_stack
+    cli = ["-m", "flask", "--app", "user_service", "users", "token", "admin@example.com", "--role", "admin"]
+    env = stack.config.service_env("user", "migrate")
+    result = containers.run("user-token", IMAGES["user"], cli, env, detach=False, extra=["--entrypoint", "python"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"Authorization": f"Bearer {result.stdout.strip()}"}
+
+
+def slot(hours: int) -> tuple[str, str]:
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
+    return start.isoformat(), (start + timedelta(hours=hours)).isoformat()
+
+
+def book(gateway: str, headers: dict[str, str], room_id: int, hours: int) -> requests.Response:
+    start, end = slot(hours)
+    body = {"room_id": room_id, "start_time": start, "end_time": end, "purpose": "Images"}
+    return requests.post(f"{gateway}/reservations", json=body, headers=headers, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def booking(image_stack: tuple[Stack, Containers], admin: dict[str, str]) -> dict[str, Any]:
+    """A room made through the gateway, booked once its room_created event reached the reservation service."""
+    gateway = image_stack[0].gateway
+    room = requests.post(f"{gateway}/rooms", json={"name": "Image Room", "capacity": 4}, headers=admin, timeout=10)
+    assert room.status_code == 201, room.text
+    deadline = time.monotonic() + DEADLINE_S
+    while True:  # the room travels room-service -> outbox -> relay -> Kafka -> consumer
+        response = book(gateway, admin, room.json()["id"], 1)
+        if response.status_code != 422 or not response.json()["type"].endswith("/unknown-room"):
+            break
+        assert time.monotonic() < deadline, "the room never reached the reservation service"
+        time.sleep(0.2)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_room_event_booking_and_conflict_through_the_gateway(
+    image_stack: tuple[Stack, Containers], admin: dict[str, str], booking: dict[str, Any]
+) -> None:
+    conflict = book(image_stack[0].gateway, admin, booking["room_id"], 2)
+    assert conflict.status_code == 409, conflict.text
+    assert [item["id"] for item in conflict.json()["conflicts"]] == [booking["id"]]
+
+
+def test_every_container_passes_its_healthcheck(image_stack: tuple[Stack, Containers]) -> None:
+    _, containers = image_stack
+    for service in SERVICES:
+        for role in ROLES[service]:
+            result = containers.healthcheck(f"{service}-{role}")
+            assert result.returncode == 0, f"{service}-{role}: {result.stdout}{result.stderr}"
+    # It can fail: a worker whose health port answers nothing is unhealthy.
+    name = "reservation-consumer"
+    broken = podman("exec", "--env", "HEALTH_PORT=1", f"{containers.prefix}-{name}", "python", "/app/healthcheck.py")
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+
+
+def test_backup_image_backs_up_and_restores_through_s3(
+    image_stack: tuple[Stack, Containers], booking: dict[str, Any]
+) -> None:
+    stack, containers = image_stack
+    restored = stack.config.database_url("reservation") + "_restored"
+    with moto_server() as endpoint:
+        bucket = unique_name("images").replace("_", "-")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(s3={"addressing_style": "path"}),
+        )
+        s3.create_bucket(Bucket=bucket)
+        env = {f"{service.upper()}_DATABASE_URL": stack.config.database_url(service) for service in SERVICES}
+        env |= {
+            "KAFKA_BOOTSTRAP_SERVERS": stack.config.kafka(),
+            "KAFKA_TOPIC_PREFIX": stack.config.topic_prefix,
+            "S3_ENDPOINT_URL": endpoint,
+            "S3_BUCKET_NAME": bucket,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        # Local copies in a tmpfs, as the chart's emptyDir: the restore below can only come from S3.
+        backups = ["--tmpfs", "/backups:rw,mode=1777"]
+        backup = containers.run("backup", BACKUP_IMAGE, [], env, user="999", detach=False, extra=backups)
+        assert backup.returncode == 0, backup.stdout + backup.stderr
+        keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        assert any("reservation_db_" in key for key in keys), keys
+        try:
+            restore = containers.run(
+                "restore",
+                BACKUP_IMAGE,
+                ["/app/restore.sh", "--from-s3", "reservation_db"],
+                {**env, "RESERVATION_DATABASE_URL": restored},
+                user="999",
+                detach=False,
+                extra=backups,
+            )
+            assert restore.returncode == 0, restore.stdout + restore.stderr
+            connection = psycopg2.connect(restored)
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT room_id, status FROM reservations WHERE id = %s", (booking["id"],))
+                    assert cursor.fetchone() == (booking["room_id"], "confirmed")
+            finally:
+                connection.close()
+        finally:
+            drop_database(restored)
+            drop_database(f"{restored}__restore")
