@@ -73,6 +73,10 @@ check_system_packages() {
     if ! have podman || ! have buildah || ! { have runc || [[ -x /usr/sbin/runc ]]; } || ! have mmdebstrap; then
         APT_PACKAGES+=(podman buildah runc mmdebstrap)
     fi
+    # etcd for the Kubernetes API server of tests/test_chart_install.py (scripts/kube/apiserver.sh).
+    if [[ ! -x /usr/bin/etcd ]]; then
+        APT_PACKAGES+=(etcd-server)
+    fi
 }
 
 install_system_packages() {
@@ -230,6 +234,10 @@ main() {
     fi
     if ! scripts/quality/install-tools.sh --check; then
         start_job tools scripts/quality/install-tools.sh
+    fi
+    # kube-apiserver, kubectl and helm, built from the Go module proxy into .cache/kube (minutes, once).
+    if have go && ! scripts/kube/apiserver.sh build --check; then
+        start_job kube scripts/kube/apiserver.sh build
     fi
     if ! venv_ok || [[ ! -f "${REQ_HASH_FILE}" ]] || [[ "$(requirements_hash)" != "$(cat "${REQ_HASH_FILE}")" ]]; then
         start_job python install_python_requirements

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "helm"
 RELEASE = "meeting-room-system"
 NAMESPACE = "meeting-rooms"
-KUBERNETES_VERSIONS = ("1.30.0", "1.34.0")
+KUBERNETES_VERSIONS = ("1.30.0", "1.35.0")  # the oldest supported, and the pinned one (scripts/kube/apiserver.sh)
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 EXTERNAL = {
     "postgresql": {"enabled": False},
