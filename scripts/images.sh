@@ -101,6 +101,8 @@ standin_recipe() {
         --customize-hook='for f in /usr/local/share/ca-certificates/*.crt; do [ -e "$f" ] && cp "$f" "$1/usr/local/share/ca-certificates/"; done; true'
         --customize-hook='chroot "$1" update-ca-certificates --fresh >/dev/null'
         --customize-hook='rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED'
+        # As in Debian's official images: apt keeps no package cache (80 MB in a layer that runs apt-get update).
+        --customize-hook='printf "Dir::Cache::pkgcache \"\";\nDir::Cache::srcpkgcache \"\";\n" >"$1/etc/apt/apt.conf.d/docker-clean"; rm -f "$1"/var/cache/apt/*.bin'
     )
     case "${kind}" in
         python)
