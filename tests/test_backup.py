@@ -65,12 +65,14 @@ SEED = {
             (gen_random_uuid(), 'user_events', '2', 'user_updated', '{"data": {"name": "Zoë"}}', NULL);
     """,
     "room_db": r"""
-        INSERT INTO rooms (name, capacity, equipment, building, floor, description, timezone, is_active, version)
+        INSERT INTO rooms (name, name_key, capacity, equipment, building, floor, description, timezone, is_active,
+                           version)
         VALUES
-            ('Everest', 12, '{projector,whiteboard}', 'HQ', '3', 'Corner room, "quoted"', 'Europe/Berlin', true, 2),
-            ('K2', 4, '{}', 'HQ', 'B1', NULL, 'UTC', false, 1),
-            ('Kilimanjaro', 30, '{video-conference}', 'Annex', '1', E'two\nlines\tand a tab', 'America/New_York',
-             true, 1);
+            ('Everest', 'everest', 12, '{projector,whiteboard}', 'HQ', '3', 'Corner room, "quoted"', 'Europe/Berlin',
+             true, 2),
+            ('K2', 'k2', 4, '{}', 'HQ', 'B1', NULL, 'UTC', false, 1),
+            ('Kilimanjaro', 'kilimanjaro', 30, '{video-conference}', 'Annex', '1', E'two\nlines\tand a tab',
+             'America/New_York', true, 1);
         INSERT INTO outbox (event_id, topic, key, event_type, payload)
             SELECT gen_random_uuid(), 'room_events', id::text, 'room_created', jsonb_build_object('id', id)
             FROM rooms;
@@ -82,13 +84,17 @@ SEED = {
             (2, 'K2', 4, '{}', 'HQ', 'B1', 'UTC', false, true, 3),
             (3, 'Kilimanjaro', 30, '{video-conference}', 'Annex', '1', 'America/New_York', true, false, 1);
         INSERT INTO reservations
-            (room_id, user_id, start_time, end_time, purpose, attendees, status, version, cancelled_at, cancel_reason)
+            (room_id, user_id, start_time, end_time, occupied_until, purpose, attendees, status, version,
+             cancelled_at, cancel_reason)
         VALUES
-            (1, 1, '2030-03-30 23:00+00', '2030-03-31 02:00+00', 'DST night', 5, 'confirmed', 1, NULL, NULL),
-            (1, 2, '2030-03-31 00:00+00', '2030-03-31 01:00+00', 'overlaps, cancelled', 2, 'cancelled', 2,
-             now(), 'user_deleted'),
-            (3, 2, '2020-01-01 09:00+00', '2020-01-01 10:00+00', 'finished', 1, 'confirmed', 1, NULL, NULL),
-            (2, 1, '2030-01-01 09:00+00', '2030-01-01 10:00+00', NULL, 1, 'cancelled', 3, now(), 'room_deleted');
+            (1, 1, '2030-03-30 23:00+00', '2030-03-31 02:00+00', '2030-03-31 02:10+00', 'DST night', 5, 'confirmed',
+             1, NULL, NULL),
+            (1, 2, '2030-03-31 00:00+00', '2030-03-31 01:00+00', '2030-03-31 01:00+00', 'overlaps, cancelled', 2,
+             'cancelled', 2, now(), 'user_deleted'),
+            (3, 2, '2020-01-01 09:00+00', '2020-01-01 10:00+00', '2020-01-01 10:00+00', 'finished', 1, 'confirmed', 1,
+             NULL, NULL),
+            (2, 1, '2030-01-01 09:00+00', '2030-01-01 10:00+00', '2030-01-01 10:00+00', NULL, 1, 'cancelled', 3, now(),
+             'room_deleted');
         INSERT INTO processed_events (event_id, topic) VALUES
             (gen_random_uuid(), 'room_events'), (gen_random_uuid(), 'user_events');
         INSERT INTO outbox (event_id, topic, key, event_type, payload, sent_at)
@@ -287,8 +293,8 @@ def test_round_trip_restores_every_table_identically(first_backup: Backup, datab
     with pytest.raises(psycopg2.errors.ExclusionViolation):
         execute(
             databases["reservation_db"],
-            "INSERT INTO reservations (room_id, user_id, start_time, end_time) "
-            "VALUES (1, 9, '2030-03-31 00:30+00', '2030-03-31 00:45+00')",
+            "INSERT INTO reservations (room_id, user_id, start_time, end_time, occupied_until) "
+            "VALUES (1, 9, '2030-03-31 00:30+00', '2030-03-31 00:45+00', '2030-03-31 00:45+00')",
         )
 
 
@@ -353,7 +359,10 @@ def test_restore_kafka_creates_the_missing_topics(first_backup: Backup) -> None:
 
 def test_restore_refuses_a_database_with_tables_unless_forced(first_backup: Backup, databases: dict[str, str]) -> None:
     drop_database(databases["user_db"])
-    execute(databases["room_db"], "INSERT INTO rooms (name, capacity) VALUES ('Added after the backup', 2)")
+    added = (
+        "INSERT INTO rooms (name, name_key, capacity) VALUES ('Added after the backup', 'added after the backup', 2)"
+    )
+    execute(databases["room_db"], added)
     result = run("restore.sh", "user_db", "room_db", env=first_backup.env)
     assert result.returncode == 1
     assert "already has" in result.output and "--force" in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reservation_service.reservations.policy import Limits
 from servicekit.settings import Env, ServiceSettings
 
 SERVICE_NAME = "reservation-service"
@@ -14,6 +15,8 @@ class Settings:
     service: ServiceSettings
     jwks_url: str
     max_reservation_hours: int
+    # Confirmed reservations that have not ended, per user (admins exempt); None: no limit.
+    max_upcoming_reservations: int | None = None
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> Settings:
@@ -22,4 +25,13 @@ class Settings:
             service=ServiceSettings.from_env(SERVICE_NAME, env),
             jwks_url=env.text("JWKS_URL"),
             max_reservation_hours=env.integer("MAX_RESERVATION_HOURS", 12, minimum=1),
+            max_upcoming_reservations=(
+                env.integer("MAX_UPCOMING_RESERVATIONS", minimum=1)
+                if env.text("MAX_UPCOMING_RESERVATIONS", "")
+                else None
+            ),
         )
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(max_hours=self.max_reservation_hours, max_upcoming=self.max_upcoming_reservations)

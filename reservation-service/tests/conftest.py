@@ -45,6 +45,9 @@ def room_event(room_id: int, event_type: str = "room_created", version: int = 1,
         "equipment": [],
         "timezone": "UTC",
         "is_active": True,
+        # No booking horizon unless a test sets one: many tests book in fixed years ahead. (An event without
+        # the field means the contract's default of 365 days: see test_policies.py.)
+        "max_days_ahead": None,
     }
     state.update(data)
     return {

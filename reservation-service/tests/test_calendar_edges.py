@@ -100,7 +100,7 @@ def test_a_row_from_before_the_limits_is_still_readable(
     reservation_id = client.post("/reservations", json=body, headers=employee).get_json()["id"]
     with engine.begin() as connection:
         connection.execute(
-            sa.text("UPDATE reservations SET start_time = :s, end_time = :e WHERE id = :id"),
+            sa.text("UPDATE reservations SET start_time = :s, end_time = :e, occupied_until = :e WHERE id = :id"),
             {"s": "9999-12-31T22:00:00Z", "e": "9999-12-31T23:00:00Z", "id": reservation_id},
         )
     apply_event(room_event(1, "room_updated", version=2, timezone="Pacific/Kiritimati"))

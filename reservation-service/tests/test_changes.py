@@ -24,7 +24,7 @@ def backdate(engine: sa.Engine, reservation_id: int, start: datetime, end: datet
     """Put a reservation in the past directly: the API rightly refuses to create one there."""
     with engine.begin() as connection:
         connection.execute(
-            sa.text("UPDATE reservations SET start_time = :s, end_time = :e WHERE id = :id"),
+            sa.text("UPDATE reservations SET start_time = :s, end_time = :e, occupied_until = :e WHERE id = :id"),
             {"s": start, "e": end, "id": reservation_id},
         )
 

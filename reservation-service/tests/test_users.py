@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from reservation_service.reservations import service
+from reservation_service.reservations.policy import Limits
 from reservation_service.users.access import hold_for_booking
 from servicekit.auth import Principal
 from servicekit.consumer import apply_once
@@ -88,7 +89,7 @@ def test_a_booking_racing_the_deletion_of_its_user_is_cancelled_with_the_rest(
             booking,
             reservation_in={"room_id": 1, "start_time": at(10), "end_time": at(11), "purpose": "", "attendees": 1},
             user=principal,
-            max_hours=12,
+            limits=Limits(max_hours=12),
         )
         reservation_id = reservation.id
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from reservation_service.reservations.models import CONFIRMED, Reservation
+from reservation_service.reservations.policy import Interval, is_open, open_intervals
 from reservation_service.rooms.models import RoomReplica
 from reservation_service.times import in_zone, local_day
 from servicekit.auth import Principal
@@ -17,7 +18,8 @@ from servicekit.problems import Problem
 
 
 def day_availability(session: Session, *, room_id: int, day: date, viewer: Principal) -> dict[str, Any]:
-    """Booked and free intervals covering the room's local day; others' bookings show as times only."""
+    """Occupied ranges (buffers included) and free time inside opening hours, covering the room's local day;
+    others' bookings show as times only."""
     room = session.get(RoomReplica, room_id)
     if room is None or room.is_deleted:
         raise Problem(404, f"Room {room_id} does not exist.")
@@ -25,23 +27,47 @@ def day_availability(session: Session, *, room_id: int, day: date, viewer: Princ
     bookings = session.scalars(
         sa.select(Reservation)
         .where(Reservation.room_id == room.id, Reservation.status == CONFIRMED)
-        .where(Reservation.start_time < day_end, Reservation.end_time > day_start)
+        .where(Reservation.start_time < day_end, Reservation.occupied_until > day_start)
         .order_by(Reservation.start_time)
     ).all()
-    booked, free = [], []
-    cursor = day_start
+    booked = []
     for booking in bookings:
-        start, end = max(booking.start_time, day_start), min(booking.end_time, day_end)
-        if start > cursor:
-            free.append(_interval(cursor, start, room.timezone))
-        slot = _interval(start, end, room.timezone)
+        slot = _interval(max(booking.start_time, day_start), min(booking.occupied_until, day_end), room.timezone)
         if viewer.is_admin or booking.user_id == viewer.user_id:
             slot = {"id": booking.id, "purpose": booking.purpose, **slot}
         booked.append(slot)
-        cursor = max(cursor, end)
-    if cursor < day_end:
-        free.append(_interval(cursor, day_end, room.timezone))
-    return {"room_id": room.id, "date": day.isoformat(), "timezone": room.timezone, "booked": booked, "free": free}
+    opened = open_intervals(room, day_start, day_end)
+    free = _minus(
+        [(day_start, day_end)] if opened is None else _clip(opened, day_start, day_end),
+        [(booking.start_time, booking.occupied_until) for booking in bookings],
+    )
+    return {
+        "room_id": room.id,
+        "date": day.isoformat(),
+        "timezone": room.timezone,
+        "booked": booked,
+        "free": [_interval(start, end, room.timezone) for start, end in free],
+    }
+
+
+def _clip(intervals: list[Interval], start: datetime, end: datetime) -> list[Interval]:
+    return [(max(s, start), min(e, end)) for s, e in intervals if s < end and e > start]
+
+
+def _minus(spans: list[Interval], taken: list[Interval]) -> list[Interval]:
+    """The parts of `spans` (sorted, disjoint) that no interval of `taken` (sorted by start) covers."""
+    out = []
+    for start, end in spans:
+        cursor = start
+        for taken_start, taken_end in taken:
+            if taken_end <= cursor or taken_start >= end:
+                continue
+            if taken_start > cursor:
+                out.append((cursor, taken_start))
+            cursor = max(cursor, taken_end)
+        if cursor < end:
+            out.append((cursor, end))
+    return out
 
 
 def _interval(start: datetime, end: datetime, zone: str) -> dict[str, Any]:
@@ -58,13 +84,14 @@ def free_rooms(
     min_capacity: int | None = None,
     equipment: str | None = None,
 ) -> dict[str, Any]:
-    """The active rooms with no confirmed reservation overlapping [start, end)."""
-    window = sa.func.tstzrange(start, end, "[)")
+    """The active rooms where [start, end) could be booked now: open for all of it, and no confirmed
+    reservation's occupied range overlapping the window with the room's own buffer after it."""
+    window = sa.func.tstzrange(start, end + RoomReplica.buffer_minutes * sa.text("interval '1 minute'"), "[)")
     # Same expression as the exclusion constraint, so its GiST index answers the overlap test.
     busy = (
         sa.select(Reservation.id)
         .where(Reservation.room_id == RoomReplica.id, Reservation.status == CONFIRMED)
-        .where(sa.func.tstzrange(Reservation.start_time, Reservation.end_time, "[)").op("&&")(window))
+        .where(sa.func.tstzrange(Reservation.start_time, Reservation.occupied_until, "[)").op("&&")(window))
     )
     query = sa.select(RoomReplica).where(
         RoomReplica.is_active.is_(True), RoomReplica.is_deleted.is_(False), ~sa.exists(busy)
@@ -74,4 +101,12 @@ def free_rooms(
     tags = sorted({tag.strip().lower() for tag in (equipment or "").split(",") if tag.strip()})
     if tags:
         query = query.where(RoomReplica.equipment.contains(tags))
+    # Opening hours are per weekday in each room's zone: checked here, for the rooms that have them.
+    closed = [
+        room.id
+        for room in session.scalars(query.where(RoomReplica.opening_hours.is_not(None)))
+        if not is_open(room, start, end)
+    ]
+    if closed:
+        query = query.where(RoomReplica.id.not_in(closed))
     return paginate(session, query.order_by(RoomReplica.id), page=page, per_page=per_page)

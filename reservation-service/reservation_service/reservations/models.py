@@ -26,6 +26,9 @@ class Reservation(db.Model):  # type: ignore[name-defined,misc]
     user_id: Mapped[int] = mapped_column(sa.BigInteger)
     start_time: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     end_time: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    # end_time plus the room's buffer when the reservation was made or last moved: the time it keeps the
+    # room from others, [start_time, occupied_until). The exclusion constraint is on this range.
+    occupied_until: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     purpose: Mapped[str | None] = mapped_column(sa.String(500))
     attendees: Mapped[int] = mapped_column(sa.Integer, default=1)
     status: Mapped[str] = mapped_column(sa.String(20), default=CONFIRMED)
@@ -38,7 +41,7 @@ class Reservation(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         ExcludeConstraint(
             (room_id, "="),
-            (sa.func.tstzrange(start_time, end_time, "[)"), "&&"),
+            (sa.func.tstzrange(start_time, occupied_until, "[)"), "&&"),
             name="no_double_booking",
             using="gist",
             where=sa.text("status = 'confirmed'"),

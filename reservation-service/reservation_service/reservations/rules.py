@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,12 +53,11 @@ def parse_window(values: dict[str, Any], room: RoomReplica) -> Window:
     return Window(parsed["start_time"], parsed["end_time"])
 
 
-def check_window(window: Window, *, max_hours: int, now: datetime, start_must_be_future: bool = True) -> None:
+def check_window(window: Window, *, now: datetime, start_must_be_future: bool = True) -> None:
+    """What every reservation must satisfy whatever its room: start before end, and not in the past."""
     errors = []
     if window.start >= window.end:
         errors.append({"field": "end_time", "message": "Must be after start_time."})
-    elif window.end - window.start > timedelta(hours=max_hours):
-        errors.append({"field": "end_time", "message": f"A reservation may last at most {max_hours} hours."})
     if start_must_be_future and window.start < now:
         errors.append({"field": "start_time", "message": "Must not be in the past."})
     if window.end <= now:  # a change may shorten a meeting in progress, never end it in the past

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from reservation_service.config import SERVICE_NAME
 from reservation_service.reservations import rules
 from reservation_service.reservations.models import CANCELLED, CONFIRMED, Reservation
+from reservation_service.reservations.policy import Limits, check_policy, check_quota
 from reservation_service.rooms.models import RoomReplica
 from reservation_service.times import in_zone
 from reservation_service.users.access import hold_for_booking
@@ -22,6 +23,7 @@ from servicekit.pagination import paginate
 from servicekit.problems import Problem
 
 TOPIC = "reservation_events"
+_ROOM_LOCK_KEY = sa.func.hashtextextended(sa.func.concat("reservation-room:", sa.bindparam("room_id")), 0)
 
 
 def to_dict(reservation: Reservation, zone_name: str) -> dict[str, Any]:
@@ -55,11 +57,13 @@ def emit(session: Session, reservation: Reservation, event_type: str, zone_name:
 def conflicts(
     session: Session, *, room: RoomReplica, window: rules.Window, viewer: Principal, excluding: int | None = None
 ) -> list[dict[str, Any]]:
-    """The confirmed reservations overlapping the window; ids only where the viewer may see them."""
+    """The confirmed reservations whose occupied range (buffer included) overlaps the window's; ids only
+    where the viewer may see them."""
+    occupied_until = window.end + timedelta(minutes=room.buffer_minutes)
     query = (
         sa.select(Reservation)
         .where(Reservation.room_id == room.id, Reservation.status == CONFIRMED)
-        .where(Reservation.start_time < window.end, Reservation.end_time > window.start)
+        .where(Reservation.start_time < occupied_until, Reservation.occupied_until > window.start)
         .order_by(Reservation.start_time)
     )
     if excluding is not None:
@@ -83,6 +87,9 @@ def _write_or_conflict(
     catches becomes a 409 listing the conflicts, and leaves the transaction usable."""
     reservation_id = reservation.id  # read now: a failed flush expires the object's attributes
     window = rules.Window(values["start_time"], values["end_time"])
+    # Writes to one room take turns until commit. Without this, chains of overlapping inserts (A's range
+    # meets B's, B's meets C's) deadlock inside the exclusion check, sometimes twice over.
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(_ROOM_LOCK_KEY)), {"room_id": room.id})
     for attempt in (1, 2):
         try:
             with session.begin_nested():
@@ -110,18 +117,22 @@ def _write_or_conflict(
 
 
 def create_reservation(
-    session: Session, *, reservation_in: dict[str, Any], user: Principal, max_hours: int
+    session: Session, *, reservation_in: dict[str, Any], user: Principal, limits: Limits
 ) -> tuple[Reservation, RoomReplica]:
     room = rules.bookable_room(session, reservation_in["room_id"])
     window = rules.parse_window(reservation_in, room)
-    rules.check_window(window, max_hours=max_hours, now=utcnow())
+    now = utcnow()
+    rules.check_window(window, now=now)
+    check_policy(room, window.start, window.end, now=now, limits=limits)
     rules.check_capacity(reservation_in["attendees"], room)
-    hold_for_booking(session, user.user_id)
+    hold_for_booking(session, user.user_id, exclusive=limits.max_upcoming is not None and not user.is_admin)
+    check_quota(session, user, limits=limits, now=now)
     reservation = Reservation(user_id=user.user_id, status=CONFIRMED, version=1)
     values = {
         "room_id": room.id,
         "start_time": window.start,
         "end_time": window.end,
+        "occupied_until": window.end + timedelta(minutes=room.buffer_minutes),
         "purpose": reservation_in["purpose"],
         "attendees": reservation_in["attendees"],
     }
@@ -131,9 +142,10 @@ def create_reservation(
 
 
 def update_reservation(
-    session: Session, *, reservation_id: int, changes: dict[str, Any], user: Principal, max_hours: int
+    session: Session, *, reservation_id: int, changes: dict[str, Any], user: Principal, limits: Limits
 ) -> tuple[Reservation, RoomReplica]:
-    """Apply a partial change, re-checking every rule against the result."""
+    """Apply a partial change, re-checking every rule against the result (the room's policy only when the
+    room or the time changes)."""
     reservation = _visible(session, reservation_id, user, lock=True)
     now = utcnow()
     rules.check_changeable(reservation, now)
@@ -150,9 +162,13 @@ def update_reservation(
     # A meeting in progress may still be extended, shortened or renamed; a moved start, or a move to another
     # room (which would book that room from a start already past), must lie ahead.
     moved = window.start != reservation.start_time or room.id != reservation.room_id
-    rules.check_window(window, max_hours=max_hours, now=now, start_must_be_future=moved)
+    rules.check_window(window, now=now, start_must_be_future=moved)
+    occupied_until = reservation.occupied_until
+    if moved or window.end != reservation.end_time:
+        check_policy(room, window.start, window.end, now=now, limits=limits)
+        occupied_until = window.end + timedelta(minutes=room.buffer_minutes)
     rules.check_capacity(merged["attendees"], room)
-    new_values = {**merged, "start_time": window.start, "end_time": window.end}
+    new_values = {**merged, "start_time": window.start, "end_time": window.end, "occupied_until": occupied_until}
     if all(getattr(reservation, key) == value for key, value in new_values.items()):
         return reservation, room
     _write_or_conflict(session, reservation, {**new_values, "version": reservation.version + 1}, room, user)

@@ -14,12 +14,22 @@ from reservation_service.rooms.models import RoomReplica
 from servicekit.db import utcnow
 
 REPLICATED = ("name", "capacity", "equipment", "building", "floor", "timezone", "is_active")
+# An event from before booking policies existed (or one without them) means the contract's defaults.
+POLICY_DEFAULTS: dict[str, Any] = {
+    "max_days_ahead": 365,
+    "max_duration_minutes": None,
+    "buffer_minutes": 0,
+    "opening_hours": None,
+    "requires_check_in": False,
+    "check_in_minutes": 15,
+}
 
 
 def upsert_room(session: Session, envelope: Mapping[str, Any], *, deleted: bool = False) -> bool:
     """Apply the room's state if this event is newer than what we hold; True if it was applied."""
     data = envelope["data"]
     values = {key: data.get(key) for key in REPLICATED}
+    values.update({key: data.get(key, default) for key, default in POLICY_DEFAULTS.items()})
     values["equipment"] = values["equipment"] or []
     values["timezone"] = values["timezone"] or "UTC"
     values.update(

@@ -35,10 +35,12 @@ def install_user_check(app: Flask) -> None:
             g.principal = dataclasses.replace(principal, role=user.role)
 
 
-def hold_for_booking(session: Session, user_id: int) -> None:
+def hold_for_booking(session: Session, user_id: int, *, exclusive: bool = False) -> None:
     """Call before a booking is written, in its transaction: waits for a deletion of the user in progress,
-    then refuses if the user is gone (the check reads the database, not the session's cached object)."""
-    session.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(_USER_LOCK_KEY)), {"user_id": user_id})
+    then refuses if the user is gone (the check reads the database, not the session's cached object).
+    Exclusive where the user's bookings must also serialize with each other (the quota)."""
+    lock = sa.func.pg_advisory_xact_lock if exclusive else sa.func.pg_advisory_xact_lock_shared
+    session.execute(sa.select(lock(_USER_LOCK_KEY)), {"user_id": user_id})
     gone = session.scalar(
         sa.select(sa.or_(UserReplica.is_deleted, sa.not_(UserReplica.is_active))).where(UserReplica.id == user_id)
     )

@@ -1,0 +1,105 @@
+"""The room's booking policy, enforced on every booking: horizon, duration, opening hours; the per-user
+quota of upcoming reservations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from reservation_service.reservations.models import CONFIRMED, Reservation
+from reservation_service.rooms.models import RoomReplica
+from servicekit.auth import Principal
+from servicekit.problems import Problem
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The service-wide limits: the longest booking where the room sets none, and the per-user quota."""
+
+    max_hours: int
+    max_upcoming: int | None = None
+
+
+def _instant(day: date, clock: str, zone: ZoneInfo) -> datetime:
+    hours, minutes = (int(part) for part in clock.split(":"))
+    if hours == 24:
+        day, hours = day + timedelta(days=1), 0
+    return datetime.combine(day, time(hours, minutes), tzinfo=zone).astimezone(UTC)
+
+
+def open_intervals(room: RoomReplica, start: datetime, end: datetime) -> list[Interval] | None:
+    """The room's open time around [start, end) as UTC instants, intervals that touch joined (across
+    midnight too); None when the room is always open."""
+    if room.opening_hours is None:
+        return None
+    zone = ZoneInfo(room.timezone)
+    day, last = start.astimezone(zone).date() - timedelta(days=1), end.astimezone(zone).date()
+    joined: list[Interval] = []
+    while day <= last:
+        for item in room.opening_hours.get(WEEKDAYS[day.weekday()], []):
+            opens, closes = _instant(day, item["start"], zone), _instant(day, item["end"], zone)
+            if joined and opens <= joined[-1][1]:
+                joined[-1] = (joined[-1][0], max(joined[-1][1], closes))
+            else:
+                joined.append((opens, closes))
+        day += timedelta(days=1)
+    return joined
+
+
+def is_open(room: RoomReplica, start: datetime, end: datetime) -> bool:
+    intervals = open_intervals(room, start, end)
+    return intervals is None or any(opens <= start and end <= closes for opens, closes in intervals)
+
+
+def policy_errors(room: RoomReplica, start: datetime, end: datetime, *, now: datetime, limits: Limits) -> list[Any]:
+    """What of the room's policy a booking [start, end) breaks, as field errors."""
+    errors = []
+    if room.max_days_ahead is not None and start > now + timedelta(days=room.max_days_ahead):
+        errors.append({"field": "start_time", "message": f"Must be at most {room.max_days_ahead} days ahead."})
+    longest = room.max_duration_minutes or limits.max_hours * 60
+    if end - start > timedelta(minutes=longest):
+        errors.append(
+            {"field": "end_time", "message": f"A reservation of this room may last at most {longest} minutes."}
+        )
+    if not is_open(room, start, end):
+        errors.append({"field": "start_time", "message": "Must lie within the room's opening hours."})
+    return errors
+
+
+def policy_problem(errors: list[Any], detail: str = "The booking breaks the room's booking policy.") -> Problem:
+    return Problem(422, detail, slug="policy-violation", title="Booking policy violated", errors=errors)
+
+
+def check_policy(room: RoomReplica, start: datetime, end: datetime, *, now: datetime, limits: Limits) -> None:
+    errors = policy_errors(room, start, end, now=now, limits=limits)
+    if errors:
+        raise policy_problem(errors)
+
+
+def check_quota(session: Session, user: Principal, *, limits: Limits, now: datetime, adding: int = 1) -> None:
+    """At most `max_upcoming` confirmed reservations that have not ended, admins exempt. The caller holds
+    the user's booking lock exclusively (users.access.hold_for_booking), so two parallel bookings of one
+    user cannot both pass."""
+    if limits.max_upcoming is None or user.is_admin:
+        return
+    upcoming = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Reservation)
+        .where(Reservation.user_id == user.user_id, Reservation.status == CONFIRMED, Reservation.end_time > now)
+    )
+    if (upcoming or 0) + adding > limits.max_upcoming:
+        raise Problem(
+            422,
+            f"You may hold at most {limits.max_upcoming} upcoming reservations; you hold {upcoming}.",
+            slug="quota-exceeded",
+            title="Quota exceeded",
+            errors=[{"field": None, "message": f"At most {limits.max_upcoming} upcoming reservations."}],
+        )
