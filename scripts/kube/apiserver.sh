@@ -218,13 +218,14 @@ EOF
 }
 
 stop_pid() {
-    local pid_file=$1 pid i
+    local pid_file=$1 signal=$2 pid i
     [[ -f "${pid_file}" ]] || return 0
     pid="$(cat "${pid_file}")"
     if kill -0 "${pid}" 2>/dev/null; then
-        kill -TERM "${pid}" 2>/dev/null || true
+        kill "-${signal}" "${pid}" 2>/dev/null || true
         for ((i = 0; i < 100; i++)); do
-            kill -0 "${pid}" 2>/dev/null || break
+            # Gone, or a zombie waiting for whoever adopted it to reap it.
+            [[ "$(ps -o stat= -p "${pid}" 2>/dev/null)" == [^Z]* ]] || break
             sleep 0.1
         done
         kill -KILL "${pid}" 2>/dev/null || true
@@ -234,8 +235,9 @@ stop_pid() {
 
 cmd_stop() {
     (($# == 1)) || usage
-    stop_pid "$1/apiserver.pid"
-    stop_pid "$1/etcd.pid"
+    # The API server keeps nothing of its own (etcd holds the data, thrown away too): no graceful stop.
+    stop_pid "$1/apiserver.pid" KILL
+    stop_pid "$1/etcd.pid" TERM
 }
 
 main() {
