@@ -271,6 +271,8 @@ build_image() {
         local build=(build --file "${dockerfile}" --build-arg "BASE_IMAGE=${base}" --network host --tag "${local_ref}")
         # podman writes OCI images by default, which have no HEALTHCHECK; Docker's format keeps it.
         if [[ "${ENGINE}" == podman ]]; then build+=(--format docker); fi
+        # Docker's classic builder knows no `COPY --chmod` (the backup image): BuildKit, without a frontend image.
+        export DOCKER_BUILDKIT=1
         if ! engine "${build[@]}" . >"${CACHE}/logs/${image}.log" 2>&1 </dev/null; then
             tail -n 40 "${CACHE}/logs/${image}.log" | sed 's/^/    /' >&2
             die "building ${image} failed"

@@ -125,6 +125,7 @@ def images(request: pytest.FixtureRequest) -> dict[str, int]:
         assert result.returncode == 0, result.stderr
         sizes[image] = int(result.stdout)
     capture = request.config.pluginmanager.get_plugin("capturemanager")
+    assert capture is not None
     with capture.global_and_fixture_disabled():  # printed in every run, not only when a test fails
         print("\n" + "\n".join(f"image {image}: {size / 1e6:.0f} MB" for image, size in sizes.items()))
     return sizes
