@@ -2,6 +2,7 @@
 
 from reservation_service.reservations import models as reservation_models  # noqa: F401  (registers the tables)
 from reservation_service.rooms import models as room_models  # noqa: F401
+from reservation_service.series import models as series_models  # noqa: F401
 from reservation_service.users import models as user_models  # noqa: F401
 from servicekit.db import db
 from servicekit.migrations import run_env

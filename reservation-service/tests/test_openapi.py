@@ -13,11 +13,16 @@ EXPECTED = {
     ("/reservations/{reservation_id}", "delete"): {"204", "401", "404", "409"},
     ("/availability", "get"): {"200", "401", "404", "422"},
     ("/availability/rooms", "get"): {"200", "401", "422"},
+    ("/reservation-series", "post"): {"201", "401", "409", "422"},
+    ("/reservation-series/{series_id}", "get"): {"200", "401", "404"},
+    ("/reservation-series/{series_id}", "patch"): {"200", "401", "404", "422"},
+    ("/reservation-series/{series_id}", "delete"): {"204", "401", "404"},
 }
 PARAMETERS = {
     ("/reservations", "get"): {"page", "per_page", "room_id", "user_id", "status", "from", "to"},
     ("/availability", "get"): {"room_id", "date"},
     ("/availability/rooms", "get"): {"page", "per_page", "start", "end", "min_capacity", "equipment"},
+    ("/reservation-series/{series_id}", "delete"): {"from"},
 }
 
 

@@ -37,6 +37,7 @@ class Reservation(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    series_id: Mapped[int | None] = mapped_column(sa.BigInteger, sa.ForeignKey("reservation_series.id"))
 
     __table_args__ = (
         ExcludeConstraint(
@@ -55,29 +56,30 @@ LOCAL_TIME_DOC = (
 )
 
 
-def _room_id(**kwargs: object) -> Integer:
+def room_id_field(**kwargs: object) -> Integer:
     return Integer(strict=True, validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)  # type: ignore[arg-type]
 
 
-def _local_time(**kwargs: object) -> ma.fields.Raw:
+def local_time_field(metadata: dict[str, str] | None = None, **kwargs: object) -> ma.fields.Raw:
     # Parsed by the service, not here: a time without offset means something only in the room's zone.
-    return ma.fields.Raw(metadata={"type": "string", "format": "date-time", "description": LOCAL_TIME_DOC}, **kwargs)  # type: ignore[arg-type]
+    description = " ".join(filter(None, [(metadata or {}).get("description"), LOCAL_TIME_DOC]))
+    return ma.fields.Raw(metadata={"type": "string", "format": "date-time", "description": description}, **kwargs)  # type: ignore[arg-type]
 
 
-def _purpose(**kwargs: object) -> ma.fields.String:
+def purpose_field(**kwargs: object) -> ma.fields.String:
     return ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500), **kwargs)  # type: ignore[arg-type]
 
 
-def _attendees(**kwargs: object) -> Integer:
+def attendees_field(**kwargs: object) -> Integer:
     return Integer(strict=True, validate=ma.validate.Range(min=1, max=10000), **kwargs)  # type: ignore[arg-type]
 
 
 class ReservationCreate(StrictSchema):
-    room_id = _room_id(required=True)
-    start_time = _local_time(required=True)
-    end_time = _local_time(required=True)
-    purpose = _purpose(load_default=None)
-    attendees = _attendees(load_default=1)
+    room_id = room_id_field(required=True)
+    start_time = local_time_field(required=True)
+    end_time = local_time_field(required=True)
+    purpose = purpose_field(load_default=None)
+    attendees = attendees_field(load_default=1)
 
 
 class ReservationUpdate(StrictSchema):
@@ -85,11 +87,11 @@ class ReservationUpdate(StrictSchema):
 
     min_properties = 1  # documented as minProperties (servicekit.openapi)
 
-    room_id = _room_id()
-    start_time = _local_time()
-    end_time = _local_time()
-    purpose = _purpose()
-    attendees = _attendees()
+    room_id = room_id_field()
+    start_time = local_time_field()
+    end_time = local_time_field()
+    purpose = purpose_field()
+    attendees = attendees_field()
 
     @ma.validates_schema
     def _not_empty(self, data: dict[str, object], **_: object) -> None:
@@ -110,6 +112,7 @@ class ReservationRead(ma.Schema):
     updated_at = ma.fields.String(metadata={"format": "date-time"})
     cancelled_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
     cancel_reason = ma.fields.String(allow_none=True)
+    series_id = Integer(allow_none=True, metadata={"description": "The series it belongs to, if any."})
 
 
 class ReservationListQuery(PageQuery):

@@ -18,7 +18,7 @@ from reservation_service.times import in_zone
 from reservation_service.users.access import hold_for_booking
 from servicekit.auth import Principal
 from servicekit.db import utcnow
-from servicekit.outbox import add_event
+from servicekit.outbox import Aggregate, add_event
 from servicekit.pagination import paginate
 from servicekit.problems import Problem
 
@@ -45,6 +45,7 @@ def to_dict(reservation: Reservation, zone_name: str) -> dict[str, Any]:
         "updated_at": instant(reservation.updated_at),
         "cancelled_at": instant(reservation.cancelled_at),
         "cancel_reason": reservation.cancel_reason,
+        "series_id": reservation.series_id,
     }
 
 
@@ -127,18 +128,31 @@ def create_reservation(
     rules.check_capacity(reservation_in["attendees"], room)
     hold_for_booking(session, user.user_id, exclusive=limits.max_upcoming is not None and not user.is_admin)
     check_quota(session, user, limits=limits, now=now)
-    reservation = Reservation(user_id=user.user_id, status=CONFIRMED, version=1)
-    values = {
+    return book(session, room=room, window=window, values=reservation_in, user=user), room
+
+
+def book(
+    session: Session,
+    *,
+    room: RoomReplica,
+    window: rules.Window,
+    values: dict[str, Any],
+    user: Principal,
+    series: Aggregate | None = None,
+) -> Reservation:
+    """Write one checked booking with its event; 409 listing the conflicts if the room is taken."""
+    reservation = Reservation(user_id=user.user_id, status=CONFIRMED, version=1, series_id=series and series.id)
+    row = {
         "room_id": room.id,
         "start_time": window.start,
         "end_time": window.end,
         "occupied_until": window.end + timedelta(minutes=room.buffer_minutes),
-        "purpose": reservation_in["purpose"],
-        "attendees": reservation_in["attendees"],
+        "purpose": values["purpose"],
+        "attendees": values["attendees"],
     }
-    _write_or_conflict(session, reservation, values, room, user)
+    _write_or_conflict(session, reservation, row, room, user)
     emit(session, reservation, "reservation_created", room.timezone)
-    return reservation, room
+    return reservation
 
 
 def update_reservation(

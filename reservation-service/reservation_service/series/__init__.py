@@ -1,0 +1,1 @@
+"""Recurring meetings: a series of ordinary reservations booked in one request."""

@@ -1,0 +1,72 @@
+"""Recurring meeting endpoints: thin wrappers over the series service functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, url_for
+from flask_smorest import Blueprint
+
+from reservation_service.reservations.policy import Limits
+from reservation_service.series import service
+from reservation_service.series.models import SeriesCancelQuery, SeriesCreate, SeriesRead, SeriesUpdate
+from servicekit.auth import current_principal
+from servicekit.db import current_session
+from servicekit.schemas import ProblemSchema
+
+blp = Blueprint("series", __name__, url_prefix="/reservation-series", description="Recurring meetings")
+
+
+def _limits() -> Limits:
+    return current_app.extensions["reservation_settings"].limits  # type: ignore[no-any-return]
+
+
+@blp.post("")
+@blp.arguments(SeriesCreate)
+@blp.response(201, SeriesRead)
+@blp.alt_response(
+    409, schema=ProblemSchema, description="With `fail`, an occurrence overlaps: `conflicts` per occurrence."
+)
+@blp.alt_response(422, schema=ProblemSchema, description="A bad rule, or an occurrence breaks a policy or the quota.")
+def create_series(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Book a recurring meeting: every occurrence an ordinary reservation."""
+    session = current_session()
+    series, room, booked = service.create_series(session, series_in=body, user=current_principal(), limits=_limits())
+    session.commit()
+    location = url_for("series.get_series", series_id=series.id)
+    return service.to_dict(series, room.timezone, booked), {"Location": location}
+
+
+@blp.get("/<id:series_id>")
+@blp.response(200, SeriesRead)
+@blp.alt_response(404, schema=ProblemSchema, description="No such series of the caller's.")
+def get_series(series_id: int) -> dict[str, Any]:
+    """A series with every occurrence, in any status."""
+    series, room, occurrences = service.get_series(current_session(), series_id=series_id, viewer=current_principal())
+    return service.to_dict(series, room.timezone, occurrences)
+
+
+@blp.patch("/<id:series_id>")
+@blp.arguments(SeriesUpdate)
+@blp.response(200, SeriesRead)
+@blp.alt_response(404, schema=ProblemSchema, description="No such series of the caller's.")
+@blp.alt_response(422, schema=ProblemSchema, description="Bad fields, or more attendees than the room holds.")
+def update_series(body: dict[str, Any], series_id: int) -> dict[str, Any]:
+    """Change purpose or attendees of the occurrences not yet started."""
+    session = current_session()
+    series, room, occurrences = service.update_series(
+        session, series_id=series_id, changes=body, user=current_principal()
+    )
+    session.commit()
+    return service.to_dict(series, room.timezone, occurrences)
+
+
+@blp.delete("/<id:series_id>")
+@blp.arguments(SeriesCancelQuery, location="query")
+@blp.response(204)
+@blp.alt_response(404, schema=ProblemSchema, description="No such series of the caller's.")
+def cancel_series(query: dict[str, Any], series_id: int) -> None:
+    """Cancel the confirmed occurrences starting at or after `from` (default and minimum: now)."""
+    session = current_session()
+    service.cancel_series(session, series_id=series_id, user=current_principal(), from_=query.get("from_"))
+    session.commit()
