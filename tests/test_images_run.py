@@ -28,6 +28,7 @@ from devstack.stack import ROLES, ROOT, SERVICES
 from servicekit.dbadmin import drop_database, ensure_database
 from servicekit.testing import unique_name
 from tests.harness import Stack, moto_server, system_stack_config
+from tests.logcheck import problems_in
 
 IMAGES = {name: f"meeting-room-system/{name}-service:local" for name in SERVICES}
 BACKUP_IMAGE = "meeting-room-system/backup:local"
@@ -55,6 +56,7 @@ class Containers:
         self.prefix = unique_name("mrs-test").replace("_", "-")
         self.log_dir = log_dir
         self.names: list[str] = []
+        self.service_logs: set[str] = set()  # the JSON logs of our processes, checked like the stack's
 
     def run(
         self,
@@ -65,12 +67,15 @@ class Containers:
         *,
         user: str = "10001:10001",
         detach: bool = True,
+        service_log: bool = True,
         extra: list[str] | None = None,
         timeout: float = 180,
     ) -> subprocess.CompletedProcess[str]:
         """`podman run` with the values of `env` handed over by name (`-e NAME`): no secret on a command line."""
         full = f"{self.prefix}-{name}"
         self.names.append(full)
+        if service_log:
+            self.service_logs.add(full)
         command = ["run", "--name", full, "--network", "host", "--user", user, *HARDENED]
         # The HEALTHCHECK stays in the container (the test runs it), without a timer: no systemd here.
         command += ["--health-interval", "disable", *(extra or [])]
@@ -92,7 +97,8 @@ class Containers:
     def remove_all(self) -> None:
         for full in self.names:
             logs = podman("logs", full)
-            (self.log_dir / f"{full}.log").write_text(logs.stdout + logs.stderr)
+            suffix = "log" if full in self.service_logs else "out"
+            (self.log_dir / f"{full}.{suffix}").write_text(logs.stdout + logs.stderr)
         if self.names:
             podman("rm", "--force", "--time", "5", *self.names)
         leftover = podman("ps", "--all", "--quiet", "--filter", f"name=^{self.prefix}-").stdout.split()
@@ -189,6 +195,9 @@ def image_stack(images: dict[str, int], tmp_path_factory: pytest.TempPathFactory
         stack.stop_all()
         containers.remove_all()
         stack.drop_databases()
+    # As for the stack of the system suite: every line JSON with our fields, and no credential in any of them.
+    problems = problems_in(log_dir)
+    assert not problems, "\n".join(problems[:40])
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +206,8 @@ def admin(image_stack: tuple[Stack, Containers]) -> dict[str, str]:
     stack, containers = image_stack
     cli = ["-m", "flask", "--app", "user_service", "users", "token", "admin@example.com", "--role", "admin"]
     env = stack.config.service_env("user", "migrate")
-    result = containers.run("user-token", IMAGES["user"], cli, env, detach=False, extra=["--entrypoint", "python"])
+    extra = ["--entrypoint", "python"]
+    result = containers.run("user-token", IMAGES["user"], cli, env, detach=False, service_log=False, extra=extra)
     assert result.returncode == 0, result.stdout + result.stderr
     return {"Authorization": f"Bearer {result.stdout.strip()}"}
 
@@ -278,7 +288,9 @@ def test_backup_image_backs_up_and_restores_through_s3(
         }
         # Local copies in a tmpfs, as the chart's emptyDir: the restore below can only come from S3.
         backups = ["--tmpfs", "/backups:rw,mode=1777"]
-        backup = containers.run("backup", BACKUP_IMAGE, [], env, user="999", detach=False, extra=backups)
+        backup = containers.run(
+            "backup", BACKUP_IMAGE, [], env, user="999", detach=False, service_log=False, extra=backups
+        )
         assert backup.returncode == 0, backup.stdout + backup.stderr
         keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
         assert any("reservation_db_" in key for key in keys), keys
@@ -290,6 +302,7 @@ def test_backup_image_backs_up_and_restores_through_s3(
                 {**env, "RESERVATION_DATABASE_URL": restored},
                 user="999",
                 detach=False,
+                service_log=False,
                 extra=backups,
             )
             assert restore.returncode == 0, restore.stdout + restore.stderr
