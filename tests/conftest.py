@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.harness import Stack, running_stack, system_stack_config
-from tests.logcheck import problems_in
+from tests.logcheck import problems_in, server_errors_in
 
 
 @pytest.fixture(scope="session")
@@ -14,7 +14,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_stack(system_stack_config(log_dir), log_dir) as stack:
         yield stack
     # After a whole run against it: every line JSON with our fields, and no credential in any of them.
-    problems = problems_in(log_dir)
+    problems = problems_in(log_dir) + server_errors_in(log_dir)
     assert not problems, "\n".join(problems[:40])
 
 

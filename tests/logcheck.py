@@ -36,6 +36,26 @@ def problems_in(log_dir: Path) -> list[str]:
     return found
 
 
+def server_errors_in(log_dir: Path) -> list[str]:
+    """Requests our services answered with a 5xx, and tracebacks: with every dependency up (the shared
+    stack of the system suite), each one is a bug whatever the input."""
+    found = []
+    for path in sorted(log_dir.glob("*.log")):
+        if path.name in ("oidc.log", "gateway.log"):
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(record, dict):
+                continue
+            status = record.get("status")
+            if (isinstance(status, int) and status >= 500) or "stack_trace" in record or "exc_info" in record:
+                found.append(f"{path.name}:{number}: {line[:300]}")
+    return found
+
+
 def _missing(line: str, fields: set[str], where: str) -> list[str]:
     try:
         record = json.loads(line)

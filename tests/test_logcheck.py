@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.logcheck import problems_in
+from tests.logcheck import problems_in, server_errors_in
 
 GOOD = {"timestamp": "t", "level": "INFO", "service": "room-service", "logger": "x", "message": "m"}
 
@@ -27,3 +27,15 @@ def test_plain_text_missing_fields_and_credentials_are_found(tmp_path: Path) -> 
     assert any("Bearer" in p for p in found)
     assert any("missing ['service']" in p for p in found)
     assert any("gateway.log" in p and "code|state" in p for p in found)
+
+
+def test_server_errors_and_tracebacks_are_found(tmp_path: Path) -> None:
+    ok = {**GOOD, "status": 404, "path": "/rooms/9"}
+    failed = {**GOOD, "status": 500, "path": "/rooms"}
+    traceback = {**GOOD, "level": "ERROR", "message": "unhandled exception", "stack_trace": "Traceback ..."}
+    (tmp_path / "room-web.log").write_text("\n".join(json.dumps(r) for r in (ok, failed, traceback)) + "\n")
+    (tmp_path / "gateway.log").write_text(json.dumps({"status": 502}) + "\n")  # an upstream stopped on purpose
+    found = server_errors_in(tmp_path)
+    assert [p.split(":")[1] for p in found] == ["2", "3"]
+    (tmp_path / "room-web.log").write_text(json.dumps(ok) + "\n")
+    assert server_errors_in(tmp_path) == []
