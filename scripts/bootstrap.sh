@@ -77,6 +77,10 @@ check_system_packages() {
     if [[ ! -x /usr/bin/etcd ]]; then
         APT_PACKAGES+=(etcd-server)
     fi
+    # promtool (alert rule tests) and a Pushgateway (the backup and restore-drill results) for the monitoring tests.
+    if ! have promtool || [[ ! -x /usr/bin/prometheus-pushgateway ]]; then
+        APT_PACKAGES+=(prometheus prometheus-pushgateway)
+    fi
 }
 
 install_system_packages() {
