@@ -99,10 +99,14 @@ class Containers:
             logs = podman("logs", full)
             suffix = "log" if full in self.service_logs else "out"
             (self.log_dir / f"{full}.{suffix}").write_text(logs.stdout + logs.stderr)
-        if self.names:
-            podman("rm", "--force", "--time", "5", *self.names)
-        leftover = podman("ps", "--all", "--quiet", "--filter", f"name=^{self.prefix}-").stdout.split()
-        assert not leftover, f"containers left behind: {leftover}"
+        leftover, errors = list(self.names), ""
+        for _ in range(3):  # podman 4.3 now and then leaves one of many behind: try those again
+            if not leftover:
+                break
+            errors = podman("rm", "--force", "--ignore", "--time", "5", *leftover).stderr
+            listed = podman("ps", "--all", "--format", "{{.Names}}", "--filter", f"name=^{self.prefix}-")
+            leftover = listed.stdout.split()
+        assert not leftover, f"containers left behind: {leftover}\n{errors}"
 
 
 def wait_for(url: str, containers: Containers, name: str) -> None:
