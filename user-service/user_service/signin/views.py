@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
-from flask import Response, current_app
+from flask import Response, current_app, jsonify, redirect, request
+from flask import session as signin_cookie
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from joserfc.errors import JoseError as JoseRfcError
 
 from servicekit.db import current_session
-from servicekit.problems import Problem
+from servicekit.problems import Problem, validation_problem
 from servicekit.schemas import ProblemSchema
-from user_service.signin import oauth
+from user_service.signin import browser, oauth
 from user_service.signin.service import sign_in
 from user_service.tokens import service as tokens
 from user_service.tokens.models import RefreshRequest, TokenPair
@@ -47,15 +49,31 @@ def _provider() -> Any:
     return oauth.client(current_app.extensions["authlib.integrations.flask_client"])
 
 
+RETURN_TO = {
+    "name": "return_to",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "A browser sign-in: the path on this site to go back to; the callback then sets the "
+    "refresh token as an HttpOnly cookie and redirects there. Anything but one same-origin path is 400.",
+}
+
+
 @blp.get("/google/login")
-@blp.doc(security=[], responses={"302": {"description": "To the provider's sign-in page."}})
+@blp.doc(security=[], parameters=[RETURN_TO], responses={"302": {"description": "To the provider's sign-in page."}})
+@blp.alt_response(400, schema=ProblemSchema, description="return_to is not a path on this site.")
 def login() -> ResponseReturnValue:
     """Start signing in: a redirect to the provider (authorization code with state, nonce and PKCE)."""
+    return_to = browser.return_to_path(request.args.getlist("return_to"))
     try:
-        return _provider().authorize_redirect(_settings().oidc.redirect_uri)  # type: ignore[no-any-return]
+        response = _provider().authorize_redirect(_settings().oidc.redirect_uri)
     except (requests.RequestException, OAuthError) as error:
         log.error("identity provider unavailable", extra={"error": str(error)})
         raise Problem(503, "The identity provider cannot be reached; retry shortly.") from None
+    if return_to is not None:
+        state = parse_qs(urlsplit(response.headers["Location"]).query)["state"][0]
+        signin_cookie["return_to"] = browser.remember(signin_cookie.get("return_to", {}), state, return_to)
+    return response  # type: ignore[no-any-return]
 
 
 CALLBACK_PARAMETERS = [
@@ -73,8 +91,9 @@ CALLBACK_PARAMETERS = [
 @blp.response(200, TokenPair)
 @blp.alt_response(400, schema=ProblemSchema, description="Bad or missing state, a used code, or a wrong nonce.")
 @blp.alt_response(403, schema=ProblemSchema, description="E-mail not verified, domain not allowed, or inactive.")
-def callback() -> dict[str, Any]:
-    """Finish signing in: the provider's code is exchanged and verified, and our tokens are issued."""
+def callback() -> ResponseReturnValue:
+    """Finish signing in: the provider's code is exchanged and verified, and our tokens are issued
+    (a browser sign-in: the refresh token as a cookie and a redirect to its return_to)."""
     provider = _provider()
     try:
         token = provider.authorize_access_token()
@@ -92,28 +111,61 @@ def callback() -> dict[str, Any]:
     pair = _issuer().pair(session, user)
     session.commit()
     log.info("signed in", extra={"user_id": str(user.id)})
-    return pair
+    pending: dict[str, str] = signin_cookie.get("return_to", {})
+    return_to = pending.pop(str(request.args.get("state")), None)
+    if return_to is None:
+        return TokenPair().dump(pair)  # type: ignore[no-any-return]
+    signin_cookie["return_to"] = pending
+    response = redirect(return_to, 302)
+    browser.set_cookie(response, pair["refresh_token"], _settings().refresh_token_ttl_s)
+    return response
+
+
+def _refresh_token_of(body: dict[str, str]) -> tuple[str, bool]:
+    """The token and whether it came from the cookie: a JSON body names it, a request without one uses
+    the cookie of a browser sign-in."""
+    if request.get_data(cache=True):
+        if "refresh_token" not in body:
+            raise validation_problem([{"field": "refresh_token", "message": "Missing data for required field."}])
+        return body["refresh_token"], False
+    return browser.cookie_token(request), True
 
 
 @blp.post("/refresh")
 @blp.doc(security=[])
-@blp.arguments(RefreshRequest)
+@blp.arguments(RefreshRequest, required=False)
 @blp.response(200, TokenPair)
 @blp.alt_response(401, schema=ProblemSchema, description="Unknown, expired, revoked or reused refresh token.")
-def refresh(body: dict[str, str]) -> dict[str, Any]:
-    """A new token pair for a refresh token, which is used up (rotation)."""
+@blp.alt_response(403, schema=ProblemSchema, description="The cookie was used without X-Requested-With: fetch.")
+def refresh(body: dict[str, str]) -> ResponseReturnValue:
+    """A new token pair for a refresh token, which is used up (rotation). Without a body, the token is the
+    `refresh_token` cookie (needs `X-Requested-With: fetch`): the rotated one is set as the cookie and the
+    body carries the access token only."""
+    token, from_cookie = _refresh_token_of(body)
     session = current_session()
-    pair = tokens.refresh(session, _issuer(), body["refresh_token"])
+    pair = tokens.refresh(session, _issuer(), token)
     session.commit()
-    return pair
+    if not from_cookie:
+        return pair
+    refresh_token = pair.pop("refresh_token")
+    response = jsonify(TokenPair().dump(pair))
+    browser.set_cookie(response, refresh_token, _settings().refresh_token_ttl_s)
+    return response
 
 
 @blp.post("/logout")
 @blp.doc(security=[])
-@blp.arguments(RefreshRequest)
+@blp.arguments(RefreshRequest, required=False)
 @blp.response(204)
-def logout(body: dict[str, str]) -> None:
-    """Revoke a refresh token and every token rotated from the same sign-in."""
+@blp.alt_response(403, schema=ProblemSchema, description="The cookie was used without X-Requested-With: fetch.")
+def logout(body: dict[str, str]) -> ResponseReturnValue:
+    """Revoke a refresh token and every token rotated from the same sign-in (without a body: the cookie's,
+    which is then cleared)."""
+    token, from_cookie = _refresh_token_of(body)
     session = current_session()
-    tokens.logout(session, body["refresh_token"])
+    tokens.logout(session, token)
     session.commit()
+    response = Response(status=204)
+    if from_cookie:
+        browser.clear_cookie(response)
+    return response

@@ -29,7 +29,8 @@ class RefreshToken(db.Model):  # type: ignore[name-defined,misc]
 
 
 class RefreshRequest(StrictSchema):
-    refresh_token = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    # Required in a body; a request without a body uses the browser sign-in's cookie instead.
+    refresh_token = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
 
 
 class TokenPair(ma.Schema):
