@@ -225,17 +225,54 @@ def test_web_deployments_wait_for_their_database_then_migrate_in_init_containers
         assert init[1]["envFrom"] == spec["containers"][0]["envFrom"]
 
 
-def test_relays_and_the_consumer_are_probed_on_their_health_port() -> None:
+WORKER_COMMANDS = ("relay", "consumer", "scheduler")
+
+
+def test_relays_the_consumer_and_the_scheduler_are_probed_on_their_health_port() -> None:
     workers = [
-        m for m in find(rendered_case("default"), "Deployment") if m["metadata"]["name"].endswith(("relay", "consumer"))
+        m for m in find(rendered_case("default"), "Deployment") if m["metadata"]["name"].endswith(WORKER_COMMANDS)
     ]
-    assert len(workers) == 4
+    assert len(workers) == 5
+    ports = set()
     for worker in workers:
-        container = worker["spec"]["template"]["spec"]["containers"][0]
+        template = worker["spec"]["template"]
+        container = template["spec"]["containers"][0]
         env = {item["name"]: item.get("value") for item in container["env"]}
         assert container["ports"] == [{"name": "health", "containerPort": int(env["HEALTH_PORT"]), "protocol": "TCP"}]
-        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
-        assert container["args"][0] in {"relay", "consumer"}
+        for probe in ("livenessProbe", "readinessProbe"):
+            assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+        assert template["metadata"]["annotations"]["prometheus.io/port"] == env["HEALTH_PORT"]
+        assert container["args"] == [worker["metadata"]["name"].rsplit("-", 1)[1]]
+        ports.add(env["HEALTH_PORT"])
+    assert len(ports) == 3  # one port per command
+
+
+def test_the_reservation_scheduler_runs_like_the_relay_with_its_poll_interval() -> None:
+    name = f"{RELEASE}-reservation-service"
+    for case, replicas in (("default", 1), ("development", 1), ("production", 2)):
+        manifests = rendered_case(case)
+        (scheduler,) = find(manifests, "Deployment", f"{name}-scheduler")
+        (relay,) = find(manifests, "Deployment", f"{name}-relay")
+        assert scheduler["spec"]["replicas"] == relay["spec"]["replicas"] == replicas, case
+        container = scheduler["spec"]["template"]["spec"]["containers"][0]
+        relay_container = relay["spec"]["template"]["spec"]["containers"][0]
+        env = {item["name"]: item.get("value") for item in container["env"]}
+        assert (env["HEALTH_PORT"], env["SCHEDULER_POLL_SECONDS"]) == ("9002", "15")
+        assert container["envFrom"] == relay_container["envFrom"] and container["image"] == relay_container["image"]
+    (scheduler,) = find(
+        render({"reservationService": {"scheduler": {"pollSeconds": 5}}}), "Deployment", f"{name}-scheduler"
+    )
+    env = {item["name"]: item.get("value") for item in scheduler["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SCHEDULER_POLL_SECONDS"] == "5"
+
+
+def test_the_reservation_service_caps_upcoming_reservations_at_50() -> None:
+    (config,) = find(rendered_case("production"), "ConfigMap", f"{RELEASE}-reservation-service")
+    assert config["data"]["MAX_UPCOMING_RESERVATIONS"] == "50"
+    (unlimited,) = find(
+        render({"reservationService": {"maxUpcomingReservations": 0}}), "ConfigMap", f"{RELEASE}-reservation-service"
+    )
+    assert "MAX_UPCOMING_RESERVATIONS" not in unlimited["data"]
 
 
 # --- Images -----------------------------------------------------------------------------------
@@ -249,7 +286,7 @@ def test_service_images_carry_the_image_tag() -> None:
         for container in containers(spec)
         if container["image"].startswith("docker.io/meetingroomsystem/")
     ]
-    assert len(service_images) == 3 * 2 + 3 * 2 + 1  # web + 2 init each, relays, the consumer
+    assert len(service_images) == 3 * 2 + 3 * 2 + 2  # web + 2 init each, relays, consumer, scheduler
     assert {image.rsplit(":", 1)[1] for image in service_images} == {"3f9c2ab"}
     assert {image.rsplit("/", 1)[1].split(":")[0] for image in service_images} == {
         "user-service",
@@ -648,7 +685,7 @@ def test_cloudwatch_job_runs_the_repository_script_for_the_log_group_and_the_adm
 @pytest.mark.parametrize("case", ["default", "production"])
 def test_service_pods_are_annotated_for_prometheus_on_their_metrics_port(case: str) -> None:
     workers = [d for d in find(rendered_case(case), "Deployment") if "-service-" in d["metadata"]["name"]]
-    assert len(workers) == 7
+    assert len(workers) == 8
     for deployment in workers:
         template = deployment["spec"]["template"]
         annotations = template["metadata"]["annotations"]
@@ -792,7 +829,7 @@ def service_pod_templates(manifests: Any) -> dict[str, dict[str, Any]]:
 def test_pods_restart_when_their_config_or_secrets_change(case: str) -> None:
     values = case_values(case)
     before = service_pod_templates(render(values))
-    assert len(before) == 7
+    assert len(before) == 8
     for template in before.values():
         assert {"checksum/config", "checksum/secrets"} <= set(template["metadata"]["annotations"])
     changed = service_pod_templates(render({**values, "config": {**values.get("config", {}), "logLevel": "ERROR"}}))

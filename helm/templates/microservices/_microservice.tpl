@@ -1,7 +1,8 @@
 {{/*
 One service: its ConfigMap, the web Deployment (migrations in its init containers), Service,
 HorizontalPodAutoscaler and PodDisruptionBudget, the relay Deployment and, where the service
-consumes events, the consumer Deployment. Call with (dict "root" $ "id" "user"|"room"|"reservation").
+consumes events, the consumer Deployment (and, for the reservation service, the scheduler's).
+Call with (dict "root" $ "id" "user"|"room"|"reservation").
 */}}
 {{- define "mrs.microservice" -}}
 {{- $root := .root -}}
@@ -30,6 +31,9 @@ consumes events, the consumer Deployment. Call with (dict "root" $ "id" "user"|"
 {{- end -}}
 {{- if eq .id "reservation" -}}
 {{- $_ := set $config "MAX_RESERVATION_HOURS" ($root.Values.config.maxReservationHours | toString) -}}
+{{- with $values.maxUpcomingReservations -}}
+{{- $_ := set $config "MAX_UPCOMING_RESERVATIONS" (. | toString) -}}
+{{- end -}}
 {{- end -}}
 {{- range $key, $value := $values.env -}}
 {{- $_ := set $config $key ($value | toString) -}}
@@ -96,6 +100,10 @@ spec:
 {{- if $values.consumer }}
 ---
 {{ include "mrs.workerDeployment" (merge (dict "command" "consumer" "healthPort" 9001 "worker" $values.consumer) $ctx) }}
+{{- end }}
+{{- if $values.scheduler }}
+---
+{{ include "mrs.workerDeployment" (merge (dict "command" "scheduler" "healthPort" 9002 "worker" $values.scheduler "env" (dict "SCHEDULER_POLL_SECONDS" ($values.scheduler.pollSeconds | toString))) $ctx) }}
 {{- end }}
 {{- end -}}
 
@@ -254,7 +262,7 @@ spec:
             - {name: tmp, mountPath: /tmp}
 {{- end -}}
 
-{{/* relay or consumer: (merge (dict "command" C "healthPort" P "worker" VALUES) ctx) */}}
+{{/* relay, consumer or scheduler: (merge (dict "command" C "healthPort" P "worker" VALUES ["env" DICT]) ctx) */}}
 {{- define "mrs.workerDeployment" -}}
 {{- $component := printf "%s-%s" .svc.name .command -}}
 {{- $selector := dict "root" .root "component" $component -}}
@@ -291,6 +299,9 @@ spec:
           args: [{{ .command | quote }}]
           {{- include "mrs.serviceEnv" . | nindent 10 }}
             - {name: HEALTH_PORT, value: {{ .healthPort | quote }}}
+            {{- range $key, $value := .env }}
+            - {name: {{ $key }}, value: {{ $value | quote }}}
+            {{- end }}
           ports:
             - {name: health, containerPort: {{ .healthPort }}, protocol: TCP}
           {{- include "mrs.httpProbes" (dict "port" "health") | nindent 10 }}
