@@ -70,6 +70,7 @@ class ConsumerConfig:
     max_poll_interval_ms: int = 60_000
     max_poll_records: int = 50  # a few ms each: a batch takes well under a second, so rebalances are quick
     group_instance_id: str | None = None
+    status_interval_s: float = 60.0  # "consumer lag" is logged per partition this often (log-based alerts)
 
     @classmethod
     def from_env(cls, env: Env) -> ConsumerConfig:
@@ -82,6 +83,7 @@ class ConsumerConfig:
             heartbeat_interval_ms=env.integer("CONSUMER_HEARTBEAT_INTERVAL_MS", 3_000, minimum=100),
             max_poll_interval_ms=env.integer("CONSUMER_MAX_POLL_INTERVAL_MS", 60_000, minimum=1000),
             max_poll_records=env.integer("CONSUMER_MAX_POLL_RECORDS", 50, minimum=1),
+            status_interval_s=env.number("CONSUMER_STATUS_SECONDS", 60.0),
             # "none" turns static membership off where the default would turn it on
             group_instance_id=None if instance_id.lower() in ("", "none") else valid_instance_id(instance_id),
         )
@@ -177,6 +179,7 @@ class EventConsumer:
 
     def _loop(self, consumer: KafkaConsumer, dlq: KafkaProducer) -> None:
         handled = 0
+        next_status = 0.0
         while not self.stopping:
             try:
                 batches = consumer.poll(timeout_ms=1000)
@@ -197,7 +200,9 @@ class EventConsumer:
                         break
                 if self.stopping:
                     break
-            _report_lag(consumer)
+            log_lag = time.monotonic() >= next_status
+            if _report_lag(consumer, log_lag) and log_lag:
+                next_status = time.monotonic() + self.config.status_interval_s
 
     @staticmethod
     def _commit(consumer: KafkaConsumer, partition: TopicPartition, offset: int) -> None:
@@ -265,18 +270,25 @@ class EventConsumer:
         log.error("event dead-lettered", extra={"topic": record.topic, "offset": record.offset, "error": str(error)})
 
 
-def _report_lag(consumer: KafkaConsumer) -> None:
-    """Lag per partition, from what the last fetch saw; skipped while the broker is away."""
-    for partition in consumer.assignment():
+def _report_lag(consumer: KafkaConsumer, log_lines: bool = False) -> bool:
+    """Lag per partition, from what the last fetch saw (also logged, when asked); skipped while the broker is away.
+    True when some partition's lag was known."""
+    known = False
+    for partition in sorted(consumer.assignment()):
         highwater = consumer.highwater(partition)
         if highwater is None:
             continue
         try:
             position = consumer.position(partition, timeout_ms=1000)
         except KafkaError:
-            return
+            return known
         if position is not None:
-            LAG.labels(partition.topic, str(partition.partition)).set(max(0, highwater - position))
+            lag = max(0, highwater - position)
+            LAG.labels(partition.topic, str(partition.partition)).set(lag)
+            known = True
+            if log_lines:
+                log.info("consumer lag", extra={"topic": partition.topic, "partition": partition.partition, "lag": lag})
+    return known
 
 
 def _describe(record: ConsumerRecord, envelope: Mapping[str, Any]) -> dict[str, Any]:

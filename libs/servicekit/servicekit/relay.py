@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 PUBLISHED = Counter("outbox_events_published_total", "Outbox events published to Kafka")
 BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published")
 OLDEST_AGE = Gauge("outbox_oldest_unsent_age_seconds", "Age of the oldest unpublished outbox row")
+LAST_PUBLISH = Gauge("outbox_relay_last_publish_timestamp_seconds", "When this relay last published an event")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class RelayConfig:
     idle_wait_s: float = 1.0
     max_backoff_s: float = 30.0
     retention_hours: float = 72.0  # sent rows are kept this long (for inspection), then pruned
+    status_interval_s: float = 60.0  # the active relay logs "outbox status" this often (log-based alerts)
     # Fault injection for the crash tests only: exit right after Kafka acknowledged the Nth batch, before the
     # rows are marked sent, so a restart publishes them again. 0 (the default) never does.
     crash_after_publish: int = 0
@@ -49,6 +51,7 @@ class RelayConfig:
             batch_size=env.integer("RELAY_BATCH_SIZE", 500, minimum=1),
             max_backoff_s=env.number("RELAY_MAX_BACKOFF_SECONDS", 30.0),
             retention_hours=env.number("OUTBOX_RETENTION_HOURS", 72.0),
+            status_interval_s=env.number("RELAY_STATUS_SECONDS", 60.0),
             crash_after_publish=env.integer("FAULT_CRASH_AFTER_PUBLISH", 0, minimum=0),
             leader=LeaderConfig.from_env(env),
         )
@@ -64,6 +67,8 @@ class Relay:
         self.stopping = False
         self._producer: KafkaProducer | None = None
         self._batches = 0
+        self._last_publish: float | None = None
+        self._backlog: tuple[int, float] = (0, 0.0)  # pending rows and the oldest one's age, at the last batch
 
     def stop(self, *_: Any) -> None:
         self.stopping = True
@@ -109,12 +114,15 @@ class Relay:
                 cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
             conn.commit()
             log.info("relay active")
-            next_prune = 0.0
+            next_prune = next_status = 0.0
             while not self.stopping:
                 if time.monotonic() >= next_prune:
                     self._prune(conn)
                     next_prune = time.monotonic() + 300
                 published = self._publish_batch(conn)
+                if time.monotonic() >= next_status:
+                    self._log_status()
+                    next_status = time.monotonic() + self.config.status_interval_s
                 self.heartbeat.beat(active=True)
                 if published < self.config.batch_size:
                     self._wait_for_notify(conn)
@@ -142,11 +150,9 @@ class Relay:
             rows = cur.fetchall()
         if not rows:
             conn.commit()
-            BACKLOG.set(0)
-            OLDEST_AGE.set(0)
+            self._set_backlog(0, 0.0)
             return 0
-        BACKLOG.set(rows[0][4])
-        OLDEST_AGE.set(max(0.0, time.time() - rows[0][5].timestamp()))
+        self._set_backlog(rows[0][4], max(0.0, time.time() - rows[0][5].timestamp()))
         producer = self._producer_or_new()
         futures = []
         for row_id, topic, key, payload, _, _ in rows:
@@ -173,10 +179,30 @@ class Relay:
             with conn.cursor() as cur:
                 cur.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY(%s)", (sent,))
             PUBLISHED.inc(len(sent))
+            self._last_publish = time.time()
+            LAST_PUBLISH.set(self._last_publish)
         conn.commit()
         if failure is not None:
             raise failure if isinstance(failure, KafkaError) else KafkaError(str(failure))
         return len(sent)
+
+    def _set_backlog(self, pending: int, oldest_age_s: float) -> None:
+        self._backlog = (pending, oldest_age_s)
+        BACKLOG.set(pending)
+        OLDEST_AGE.set(oldest_age_s)
+
+    def _log_status(self) -> None:
+        """What the log-based alerts read: the backlog seen by the last batch and the time since a publish."""
+        since = None if self._last_publish is None else round(time.time() - self._last_publish, 1)
+        pending, oldest_age_s = self._backlog
+        log.info(
+            "outbox status",
+            extra={
+                "outbox_pending": pending,
+                "outbox_oldest_age_s": round(oldest_age_s, 1),
+                "last_publish_age_s": since,
+            },
+        )
 
     def _prune(self, conn: psycopg2.extensions.connection) -> None:
         with conn.cursor() as cur:
