@@ -14,7 +14,8 @@ Meeting Room Reservation System — development stack
   user-service         http://127.0.0.1:{user}   (/healthz /readyz /openapi.json /docs)
   room-service         http://127.0.0.1:{room}
   reservation-service  http://127.0.0.1:{reservation}
-  relays and consumer  /healthz and /metrics on ports {health_ports}
+  relays, consumer,    /healthz and /metrics on ports {health_ports}
+  scheduler
   postgresql           {postgres}
   kafka                {kafka}
 {signin}

@@ -15,7 +15,11 @@ PYTHON = sys.executable
 SERVICES = ("user", "room", "reservation")
 PACKAGES = {name: f"{name}_service" for name in SERVICES}
 DATABASES = {name: f"{name}_db" for name in SERVICES}
-ROLES = {"user": ("web", "relay"), "room": ("web", "relay"), "reservation": ("web", "relay", "consumer")}
+ROLES = {
+    "user": ("web", "relay"),
+    "room": ("web", "relay"),
+    "reservation": ("web", "relay", "consumer", "scheduler"),
+}
 
 
 @dataclass
@@ -95,7 +99,7 @@ class StackConfig:
         }
         if role == "web":
             env.update(PORT=str(self.web_ports[service]), WEB_CONCURRENCY=str(self.web_concurrency))
-        elif role in ("relay", "consumer"):
+        elif role in ("relay", "consumer", "scheduler"):
             env["HEALTH_PORT"] = str(self.health_port(service, role))
         if service == "user":
             env["JWT_SIGNING_KEY"] = self.signing_key()

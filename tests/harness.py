@@ -44,7 +44,9 @@ def system_stack_config(log_dir: Path, kafka: str | None = None, postgres: str |
         dev_dir=log_dir,
         gateway_port=free_port(),
         web_ports={name: free_port() for name in SERVICES},
-        health_ports={name: free_port() for name in PROCESS_NAMES if name.endswith(("-relay", "-consumer"))},
+        health_ports={
+            name: free_port() for name in PROCESS_NAMES if name.endswith(("-relay", "-consumer", "-scheduler"))
+        },
         oidc_port=free_port(),
         database_urls={
             name: server.set(database=f"{run_id}_{name}").render_as_string(hide_password=False) for name in SERVICES

@@ -32,10 +32,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["reservation_settings"] = settings
     install_user_check(app)
     from reservation_service.availability import views as availability_views
+    from reservation_service.checkin import views as checkin_views
     from reservation_service.reservations import views as reservation_views
     from reservation_service.series import views as series_views
 
     api.register_blueprint(reservation_views.blp)
     api.register_blueprint(availability_views.blp)
     api.register_blueprint(series_views.blp)
+    api.register_blueprint(checkin_views.blp)
     return app

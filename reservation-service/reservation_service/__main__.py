@@ -1,4 +1,4 @@
-"""`python -m reservation_service web|relay|consumer|migrate`."""
+"""`python -m reservation_service web|relay|consumer|migrate|scheduler`."""
 
 import sys
 
@@ -12,12 +12,19 @@ def _handlers():  # type: ignore[no-untyped-def]
     return HANDLERS
 
 
+def _scheduler():  # type: ignore[no-untyped-def]
+    from reservation_service.checkin.scheduler import run_scheduler
+
+    return run_scheduler
+
+
 SERVICE = ServiceProcesses(
     name="reservation-service",
     package="reservation_service",
     migrations_dir=MIGRATIONS_DIR,
     published_topics=("reservation_events",),
     consumer_handlers=_handlers,
+    extra_commands={"scheduler": _scheduler},
 )
 
 if __name__ == "__main__":

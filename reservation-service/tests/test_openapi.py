@@ -14,6 +14,7 @@ EXPECTED = {
     ("/availability", "get"): {"200", "401", "404", "422"},
     ("/availability/rooms", "get"): {"200", "401", "422"},
     ("/reservation-series", "post"): {"201", "401", "409", "422"},
+    ("/reservations/{reservation_id}/check-in", "post"): {"200", "401", "404", "409"},
     ("/reservation-series/{series_id}", "get"): {"200", "401", "404"},
     ("/reservation-series/{series_id}", "patch"): {"200", "401", "404", "422"},
     ("/reservation-series/{series_id}", "delete"): {"204", "401", "404"},

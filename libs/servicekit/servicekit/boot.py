@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from servicekit.consumer import Handler, run_consumer
@@ -15,7 +15,8 @@ from servicekit.migrations import upgrade
 from servicekit.relay import run_relay
 from servicekit.settings import ConfigError, Env, KafkaSettings, ServiceSettings
 
-USAGE = "usage: python -m {package} web|relay|consumer|migrate"
+USAGE = "usage: python -m {package} {commands}"
+Command = Callable[[ServiceSettings, Env], None]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class ServiceProcesses:
     migrations_dir: Path
     published_topics: tuple[str, ...]
     consumer_handlers: Callable[[], Mapping[str, Mapping[str, Handler]]] | None = None
+    # Processes of one service only (the reservation service's `scheduler`), by command name.
+    extra_commands: Mapping[str, Callable[[], Command]] = field(default_factory=dict)
 
 
 def _fresh_metrics_dir() -> None:
@@ -38,8 +41,9 @@ def _fresh_metrics_dir() -> None:
 def main(service: ServiceProcesses, argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     commands = ["web", "relay", "migrate"] + (["consumer"] if service.consumer_handlers else [])
+    commands += list(service.extra_commands)
     if len(args) != 1 or args[0] not in commands:
-        print(USAGE.format(package=service.package), file=sys.stderr)
+        print(USAGE.format(package=service.package, commands="|".join(commands)), file=sys.stderr)
         return 2
     os.environ["SERVICE_NAME"] = service.name
     env = Env()
@@ -68,6 +72,8 @@ def main(service: ServiceProcesses, argv: list[str] | None = None) -> int:
         elif command == "consumer" and service.consumer_handlers is not None:
             kafka = KafkaSettings.from_env(env)
             run_consumer(settings, kafka, service.consumer_handlers(), env.integer("HEALTH_PORT", 9001))
+        elif command in service.extra_commands:
+            service.extra_commands[command]()(settings, env)
     except ConfigError as error:
         print(f"{service.name}: configuration error: {error}", file=sys.stderr)
         return 78  # EX_CONFIG

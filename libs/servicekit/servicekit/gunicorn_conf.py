@@ -17,6 +17,8 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 # as problem+json (large_client_header_buffers 8k), so gunicorn's HTML 414/431 never reaches a client.
 limit_request_line = 8190
 limit_request_field_size = 8190
+# gunicorn 27's control socket would live in the home directory, which a read-only image does not have.
+control_socket_disable = True
 # Requests are logged by the app itself (with request id, user and duration); gunicorn's access log would repeat them.
 accesslog = None
 logconfig_dict = logging_config(os.environ.get("SERVICE_NAME", "service"), os.environ.get("LOG_LEVEL", "INFO").upper())

@@ -118,7 +118,8 @@ def _install_json_body_check(app: Flask) -> None:
     def _require_json() -> None:
         if request.routing_exception is not None or request.method not in BODY_METHODS:
             return
-        if not request.is_json:
+        has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        if has_body and not request.is_json:  # no body at all (a check-in, a cookie refresh) needs no type
             raise Problem(415, "The request body must be JSON (Content-Type: application/json).")
 
 

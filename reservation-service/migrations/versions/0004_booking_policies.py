@@ -38,7 +38,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("ALTER TABLE reservations DROP CONSTRAINT no_double_booking")
     op.execute(f"ALTER TABLE reservations ADD CONSTRAINT no_double_booking {EXCLUDE.format(end='end_time')}")
-    op.drop_constraint("occupied_after_end", "reservations")
+    op.drop_constraint(op.f("ck_reservations_occupied_after_end"), "reservations", type_="check")
     op.drop_column("reservations", "occupied_until")
     for column in (
         "check_in_minutes",

@@ -16,6 +16,8 @@ from servicekit.schemas import Integer, StrictSchema
 
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
+RELEASED = "released"  # a no-show in a room that requires check-in; history like a cancelled one
+STATUSES = (CONFIRMED, CANCELLED, RELEASED)
 
 
 class Reservation(db.Model):  # type: ignore[name-defined,misc]
@@ -38,6 +40,7 @@ class Reservation(db.Model):  # type: ignore[name-defined,misc]
     cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
     series_id: Mapped[int | None] = mapped_column(sa.BigInteger, sa.ForeignKey("reservation_series.id"))
+    checked_in_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     __table_args__ = (
         ExcludeConstraint(
@@ -107,17 +110,18 @@ class ReservationRead(ma.Schema):
     end_time = ma.fields.String(metadata={"format": "date-time"})
     purpose = ma.fields.String(allow_none=True)
     attendees = Integer()
-    status = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": list(STATUSES)})
     created_at = ma.fields.String(metadata={"format": "date-time"})
     updated_at = ma.fields.String(metadata={"format": "date-time"})
     cancelled_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
     cancel_reason = ma.fields.String(allow_none=True)
     series_id = Integer(allow_none=True, metadata={"description": "The series it belongs to, if any."})
+    checked_in_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
 
 
 class ReservationListQuery(PageQuery):
     room_id = Integer(validate=ma.validate.Range(min=1, max=MAX_ID))
     user_id = Integer(validate=ma.validate.Range(min=1, max=MAX_ID), metadata={"description": "Admins only."})
-    status = ma.fields.String(validate=ma.validate.OneOf([CONFIRMED, CANCELLED]))
+    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
     from_ = AwareDateTime(data_key="from", metadata={"description": "Reservations ending after this instant."})
     to = AwareDateTime(metadata={"description": "Reservations starting before this instant."})

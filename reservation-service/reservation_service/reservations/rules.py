@@ -72,8 +72,10 @@ def check_capacity(attendees: int, room: RoomReplica) -> None:
 
 
 def check_changeable(reservation: Reservation, now: datetime) -> None:
-    """Cancelled and finished reservations are history: 409, they cannot change."""
+    """Cancelled, released and finished reservations are history: 409, they cannot change."""
     if reservation.status != CONFIRMED:
-        raise Problem(409, "This reservation is cancelled and can no longer change.", slug="reservation-cancelled")
+        raise Problem(
+            409, f"This reservation is {reservation.status} and can no longer change.", slug="reservation-cancelled"
+        )
     if reservation.end_time <= now:
         raise Problem(409, "This reservation has ended and can no longer change.", slug="reservation-finished")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from reservation_service.config import SERVICE_NAME
 from reservation_service.reservations import rules
-from reservation_service.reservations.models import CANCELLED, CONFIRMED, Reservation
+from reservation_service.reservations.models import CANCELLED, CONFIRMED, RELEASED, Reservation
 from reservation_service.reservations.policy import Limits, check_policy, check_quota
 from reservation_service.rooms.models import RoomReplica
 from reservation_service.times import in_zone
@@ -46,6 +46,7 @@ def to_dict(reservation: Reservation, zone_name: str) -> dict[str, Any]:
         "cancelled_at": instant(reservation.cancelled_at),
         "cancel_reason": reservation.cancel_reason,
         "series_id": reservation.series_id,
+        "checked_in_at": instant(reservation.checked_in_at),
     }
 
 
@@ -193,17 +194,17 @@ def update_reservation(
 def cancel_reservation(session: Session, *, reservation_id: int, user: Principal) -> None:
     """Cancel (the row stays, as history); cancelling twice changes nothing, a finished one is 409."""
     reservation = _visible(session, reservation_id, user, lock=True)
-    if reservation.status == CANCELLED:
+    if reservation.status in (CANCELLED, RELEASED):
         return
     rules.check_changeable(reservation, utcnow())
     reason = "cancelled by an admin" if user.is_admin and user.user_id != reservation.user_id else "cancelled"
     cancel(session, reservation, reason)
 
 
-def cancel(session: Session, reservation: Reservation, reason: str) -> None:
+def cancel(session: Session, reservation: Reservation, reason: str, status: str = CANCELLED) -> None:
     room = session.get(RoomReplica, reservation.room_id)
     assert room is not None  # the foreign key guarantees it
-    reservation.status = CANCELLED
+    reservation.status = status
     reservation.cancelled_at = utcnow()
     reservation.cancel_reason = reason
     reservation.version += 1
@@ -232,8 +233,10 @@ def _visible(session: Session, reservation_id: int, viewer: Principal, *, lock: 
     return reservation
 
 
-def get_visible(session: Session, reservation_id: int, viewer: Principal) -> tuple[Reservation, RoomReplica]:
-    reservation = _visible(session, reservation_id, viewer)
+def get_visible(
+    session: Session, reservation_id: int, viewer: Principal, *, lock: bool = False
+) -> tuple[Reservation, RoomReplica]:
+    reservation = _visible(session, reservation_id, viewer, lock=lock)
     room = session.get(RoomReplica, reservation.room_id)
     assert room is not None
     return reservation, room
