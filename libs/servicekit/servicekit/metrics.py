@@ -2,13 +2,16 @@
 
 gunicorn runs several worker processes, so the metrics use prometheus_client's multiprocess mode:
 each worker writes its samples under PROMETHEUS_MULTIPROC_DIR (set by the boot command) and /metrics
-aggregates them.
+aggregates them. The outbox gauges are read from the database at each scrape instead, so they keep
+telling the truth when the relay that would otherwise report them has stopped.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from collections.abc import Iterator
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -20,6 +23,10 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from servicekit.db import db
 
@@ -33,6 +40,43 @@ LATENCY = Histogram(
 POOL_IN_USE = Gauge("db_pool_connections_in_use", "Database connections checked out", multiprocess_mode="livesum")
 POOL_SIZE = Gauge("db_pool_size", "Database connections held open", multiprocess_mode="livesum")
 UNMEASURED = ("/metrics", "/healthz", "/readyz")
+log = logging.getLogger(__name__)
+
+# The partial index ix_outbox_unsent serves the first query, the primary key the second.
+OUTBOX_QUERY = text(
+    "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox WHERE sent_at IS NULL"
+)
+LAST_SENT_QUERY = text(
+    "SELECT extract(epoch FROM sent_at) FROM outbox WHERE sent_at IS NOT NULL ORDER BY id DESC LIMIT 1"
+)
+
+
+class OutboxCollector(Collector):
+    """The service's outbox as the database sees it: unpublished rows, the oldest one's age, the last publish."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(text("SET LOCAL statement_timeout = 2000"))
+                pending, age = connection.execute(OUTBOX_QUERY).one()
+                last_sent = connection.execute(LAST_SENT_QUERY).scalar()
+        except SQLAlchemyError as error:  # the database is away (/readyz says so): report what the workers know
+            log.warning("outbox metrics unavailable", extra={"error": str(error).splitlines()[0]})
+            return
+        yield GaugeMetricFamily("outbox_pending_events", "Outbox rows not yet published to Kafka", value=pending)
+        yield GaugeMetricFamily(
+            "outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox row (0: none)", value=float(age)
+        )
+        if last_sent is not None:  # sent rows are pruned after OUTBOX_RETENTION_HOURS
+            yield GaugeMetricFamily(
+                "outbox_last_published_timestamp_seconds",
+                "When the newest published outbox row was sent (Unix time)",
+                value=float(last_sent),
+            )
+
+
+OUTBOX_REGISTRY = CollectorRegistry(auto_describe=False)
+OUTBOX_REGISTRY.register(OutboxCollector())
 
 
 def registry() -> CollectorRegistry:
@@ -68,4 +112,5 @@ def install_metrics(app: Flask) -> None:
         pool = db.engine.pool
         POOL_IN_USE.set(getattr(pool, "checkedout", lambda: 0)())
         POOL_SIZE.set(getattr(pool, "size", lambda: 0)())
-        return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
+        body = generate_latest(registry()) + generate_latest(OUTBOX_REGISTRY)
+        return Response(body, mimetype=CONTENT_TYPE_LATEST)
