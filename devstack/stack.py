@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -88,6 +89,15 @@ class StackConfig:
             path.chmod(0o600)
         return path.read_text()
 
+    def calendar_feed_key(self) -> str:
+        """The development key of calendar feed secrets, generated once into the dev directory."""
+        path = self.dev_dir / "keys" / "calendar-feed-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
     def service_env(self, service: str, role: str) -> dict[str, str]:
         env = {
             "DATABASE_URL": self.database_url(service),
@@ -108,6 +118,9 @@ class StackConfig:
                 env.update(LOCAL_PROVIDER_ENV, OIDC_DISCOVERY_URL=f"{self.oidc_url}/.well-known/openid-configuration")
         else:
             env["JWKS_URL"] = f"http://127.0.0.1:{self.web_ports['user']}/.well-known/jwks.json"
+        if service == "reservation":
+            env["CALENDAR_FEED_KEY"] = self.calendar_feed_key()
+            env["PUBLIC_BASE_URL"] = f"http://localhost:{self.gateway_port}"
         env.update(self.extra_env)
         return env
 
@@ -130,6 +143,7 @@ class StackConfig:
             "RUN_DIR": str(self.dev_dir / "nginx"),
             "ACCESS_LOG": "/dev/stdout",
             "ERROR_LOG": "/dev/stderr",
+            "STATIC_ROOT": str(ROOT / "web" / "dist"),
         }
 
 
@@ -162,5 +176,9 @@ def service_command(service: str, role: str) -> list[str]:
 
 def child_env(extra: Mapping[str, str]) -> dict[str, str]:
     """The parent's environment (PATH and friends) without settings meant for another process."""
-    inherited = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL") and k != "JWT_SIGNING_KEY"}
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith("DATABASE_URL") and k not in ("JWT_SIGNING_KEY", "CALENDAR_FEED_KEY")
+    }
     return {**inherited, **extra}

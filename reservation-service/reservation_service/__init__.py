@@ -26,12 +26,15 @@ def create_app(settings: Settings | None = None) -> Flask:
             settings=settings.service,
             migrations_dir=MIGRATIONS_DIR,
             verifier=verifier,
+            public_prefixes=("/calendar/feeds/",),  # the secret in the URL is the credential
+            redacted_prefixes=("/calendar/feeds/",),
         ),
         __name__,
     )
     app.extensions["reservation_settings"] = settings
     install_user_check(app)
     from reservation_service.availability import views as availability_views
+    from reservation_service.calendar import views as calendar_views
     from reservation_service.checkin import views as checkin_views
     from reservation_service.reservations import views as reservation_views
     from reservation_service.series import views as series_views
@@ -40,4 +43,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(availability_views.blp)
     api.register_blueprint(series_views.blp)
     api.register_blueprint(checkin_views.blp)
+    api.register_blueprint(calendar_views.blp)
     return app

@@ -28,7 +28,11 @@ def database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(database_url: str, jwks_url: str) -> Settings:
     return Settings(
-        service=service_settings("reservation-service", database_url), jwks_url=jwks_url, max_reservation_hours=12
+        service=service_settings("reservation-service", database_url),
+        jwks_url=jwks_url,
+        max_reservation_hours=12,
+        calendar_feed_key="test-calendar-feed-key-0123456789abcdef",
+        public_base_url="https://rooms.example.com",
     )
 
 

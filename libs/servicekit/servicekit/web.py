@@ -45,6 +45,8 @@ class ServiceApp:
     migrations_dir: Path
     verifier: TokenVerifier
     public_prefixes: Iterable[str] = ()
+    # Paths whose rest is a credential (a calendar feed's secret): logged as the prefix and "[redacted]".
+    redacted_prefixes: tuple[str, ...] = ()
     extra_config: dict[str, Any] = field(default_factory=dict)
 
 
@@ -75,7 +77,7 @@ def create_service_app(spec: ServiceApp, import_name: str) -> tuple[Flask, Api]:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     register_problem_handlers(app)
-    _install_request_context(app)
+    _install_request_context(app, spec.redacted_prefixes)
     install_authentication(app, spec.verifier, spec.public_prefixes)
     _install_json_body_check(app)
     _install_body_check(app)
@@ -85,7 +87,14 @@ def create_service_app(spec: ServiceApp, import_name: str) -> tuple[Flask, Api]:
     return app, api
 
 
-def _install_request_context(app: Flask) -> None:
+def loggable_path(path: str, redacted_prefixes: tuple[str, ...]) -> str:
+    for prefix in redacted_prefixes:
+        if path.startswith(prefix):
+            return f"{prefix}[redacted]"
+    return path
+
+
+def _install_request_context(app: Flask, redacted_prefixes: tuple[str, ...] = ()) -> None:
     @app.before_request
     def _start() -> None:
         g.started = time.perf_counter()
@@ -105,7 +114,7 @@ def _install_request_context(app: Flask) -> None:
                 "request",
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": loggable_path(request.path, redacted_prefixes),
                     "status": response.status_code,
                     "duration_ms": duration_ms,
                 },
