@@ -114,7 +114,7 @@ def callback() -> ResponseReturnValue:
     pending: dict[str, str] = signin_cookie.get("return_to", {})
     return_to = pending.pop(str(request.args.get("state")), None)
     if return_to is None:
-        return TokenPair().dump(pair)  # type: ignore[no-any-return]
+        return pair
     signin_cookie["return_to"] = pending
     response = redirect(return_to, 302)
     browser.set_cookie(response, pair["refresh_token"], _settings().refresh_token_ttl_s)
