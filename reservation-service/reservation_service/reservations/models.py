@@ -125,3 +125,8 @@ class ReservationListQuery(PageQuery):
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
     from_ = AwareDateTime(data_key="from", metadata={"description": "Reservations ending after this instant."})
     to = AwareDateTime(metadata={"description": "Reservations starting before this instant."})
+
+
+# A reservation points to its series: every process that loads reservations (web, consumer, scheduler) must
+# know the series table too, or SQLAlchemy cannot resolve the foreign key.
+from reservation_service.series import models as _series_models  # noqa: E402, F401
