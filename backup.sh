@@ -12,11 +12,13 @@ usage() {
 Usage: ./backup.sh [--local-only] [--test-aws] [--help]
 
 Dumps user_db, room_db and reservation_db (pg_dump custom format, gzip) and the Kafka topic
-configuration, verifies every file, writes a SHA-256 manifest, uploads the set to S3, then removes
-local and S3 copies older than their retention. Times in file names are UTC.
+configuration, verifies every file, writes a SHA-256 manifest, uploads the set to S3 (each object
+encrypted on the server side), then removes local and S3 copies older than their retention. Times in
+file names are UTC. The run ends with one JSON line (the result), pushed to a Pushgateway if one is set.
 
   backups/<db>_YYYYMMDD-HHMMSS.sql.gz                    each database
   backups/kafka/kafka-topics-YYYYMMDD-HHMMSS.json.gz     topics, partitions, replication, configs
+  backups/tables-YYYYMMDD-HHMMSS.json                    each table's rows and checksum, in the dump's snapshot
   backups/manifest-YYYYMMDD-HHMMSS.sha256                checksums of the set (sha256sum format)
   s3://$S3_BUCKET_NAME/$S3_PREFIX/YYYY-MM/DD/<the same file names>
 
@@ -32,6 +34,8 @@ Settings (environment, else config/aws-config.sh or BACKUP_CONFIG, else the defa
   S3_BUCKET_NAME            bucket (required unless --local-only); created if missing
   S3_PREFIX                 key prefix (database-backups)
   S3_ENDPOINT_URL           another S3 endpoint, e.g. a local moto server (AWS itself)
+  S3_SSE                    server-side encryption of every object: AES256 (SSE-S3) or aws:kms (AES256)
+  S3_SSE_KMS_KEY_ID         the KMS key of aws:kms (the account's aws/s3 key)
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION (us-east-1), or AWS_PROFILE
   BACKUP_DIR                local backups (<project>/backups)
   LOG_DIR                   logs, one file a day: backup_YYYY-MM-DD.log (<project>/logs)
@@ -45,8 +49,11 @@ Settings (environment, else config/aws-config.sh or BACKUP_CONFIG, else the defa
                             override one part of a database's URL (SERVICE: USER, ROOM, RESERVATION)
   KAFKA_BOOTSTRAP_SERVERS   brokers (a service's .env, else 127.0.0.1:9092)
   KAFKA_TOPIC_PREFIX        back up only topics starting with it (a service's .env, else all)
-  PG_BIN                    PostgreSQL client programs (/usr/lib/postgresql/15/bin)
-  BACKUP_PYTHON             Python with boto3 and kafka-python (<project>/.venv/bin/python)
+  PG_BIN                    PostgreSQL client programs (/usr/lib/postgresql/15/bin); the dump uses the
+                            pg_dump of the server's major version, from here or /usr/lib/postgresql/<major>/bin
+  BACKUP_PYTHON             Python with boto3, kafka-python and psycopg2 (<project>/.venv/bin/python)
+  PUSHGATEWAY_URL           push the result's metrics there (backup_last_success_timestamp_seconds, ...)
+  BACKUP_SYSTEM             the `system` label of the pushed metrics (meeting-room-system)
 EOF
 }
 
@@ -54,6 +61,8 @@ LOCAL_ONLY=0
 TEST_AWS=0
 FAILURES=()
 FILES=()
+STATS=()
+STARTED="$(date +%s)"
 
 parse_args() {
     while (($#)); do
@@ -83,24 +92,24 @@ fail() {
     log ERROR "$1"
 }
 
-# Dumps one database to <db>_<TS>.sql.gz, through a .partial file that only a verified dump leaves.
+# Dumps one database to <db>_<TS>.sql.gz, through a .partial file that only a verified dump leaves, and
+# counts and hashes its tables in the dump's snapshot (scripts/backup/tables.py).
 dump_database() {
-    local db=$1 out="${BACKUP_DIR}/$1_${TS}.sql.gz" errors
+    local db=$1 out="${BACKUP_DIR}/$1_${TS}.sql.gz" stats="${BACKUP_DIR}/.tables-$1-${TS}.json"
     if ! resolve_database "${db}"; then
         fail "${db}: not backed up (bad connection settings)"
         return 0
     fi
     log INFO "${db}: dumping $(describe_connection)"
-    errors="$(mktemp)"
-    if ! pg_run pg_dump -Fc -Z0 -d "$(conninfo)" 2>"${errors}" | gzip -c >"${out}.partial"; then
-        run_logged cat "${errors}" || true
-        fail "${db}: pg_dump failed: $(tail -n 1 "${errors}")"
-        rm -f "${errors}" "${out}.partial"
+    if ! run_logged pg_run_helper pg-dump --conninfo "$(conninfo)" --out "${out}.partial" --stats "${stats}"; then
+        fail "${db}: pg_dump failed (see above)"
+        rm -f "${out}.partial" "${stats}"
         return 0
     fi
-    rm -f "${errors}"
+    STATS+=("${db}=${stats}")
     if ! gzip -t "${out}.partial" || ! gunzip -c "${out}.partial" | "${PG_BIN}/pg_restore" --list >/dev/null; then
-        rm -f "${out}.partial"
+        rm -f "${out}.partial" "${stats}"
+        unset 'STATS[-1]'
         fail "${db}: the dump does not read back (gzip -t / pg_restore --list)"
         return 0
     fi
@@ -124,10 +133,19 @@ export_kafka() {
 
 # sha256sum lines with bare file names, so `sha256sum -c` works wherever the set is laid flat (S3).
 write_manifest() {
-    local manifest="${BACKUP_DIR}/manifest-${TS}.sha256" file
+    local manifest="${BACKUP_DIR}/manifest-${TS}.sha256" tables="${BACKUP_DIR}/tables-${TS}.json" file
     if ((${#FILES[@]} == 0)); then
         fail "nothing was backed up, so there is no manifest"
         return 0
+    fi
+    if ((${#STATS[@]})); then
+        if run_logged helper tables-merge --timestamp "${TS}" --out "${tables}.partial" "${STATS[@]}"; then
+            mv "${tables}.partial" "${tables}"
+            FILES+=("${tables}")
+        else
+            fail "tables: the table manifest could not be written"
+        fi
+        rm -f "${tables}.partial" "${STATS[@]#*=}"
     fi
     for file in "${FILES[@]}"; do
         printf '%s  %s\n' "$(sha256sum "${file}" | cut -d' ' -f1)" "$(basename "${file}")"
@@ -189,9 +207,17 @@ main() {
     prune
     if ((${#FAILURES[@]})); then
         log ERROR "backup ${TS} finished with ${#FAILURES[@]} failure(s): $(printf '%s; ' "${FAILURES[@]}")"
+        report failure "$(printf '%s; ' "${FAILURES[@]}")"
         exit 1
     fi
     log INFO "backup ${TS} finished: ${#FILES[@]} file(s)$( ((LOCAL_ONLY)) || printf ', in S3 too')"
+    report success "${#FILES[@]} file(s)$( ((LOCAL_ONLY)) && printf ', local only')"
+}
+
+# The result as one JSON line on stdout (and to the Pushgateway): what the alerts watch.
+report() {
+    helper report --job backup --result "$1" --timestamp "${TS}" --started "${STARTED}" --detail "$2" \
+        || log ERROR "the result could not be pushed to ${PUSHGATEWAY_URL} (see above)"
 }
 
 main "$@"

@@ -22,6 +22,12 @@ replaced database are closed.
 `kafka` creates the topics of the newest topic export that are missing (partitions,
 replication, topic configs); existing topics are left as they are.
 
+--verify-only is the restore drill: each database named (default: all three) is restored into a
+scratch database, <name>__drill, on the same server; every table's row count and checksum is
+compared with the set's table manifest (tables-YYYYMMDD-HHMMSS.json, taken in the dump's own
+snapshot), and the scratch database is dropped. Nothing else is touched. The result is one JSON line
+on stdout (pushed to PUSHGATEWAY_URL when set); any difference fails the drill.
+
 Options:
   --from-s3           take the backups from S3 (S3_BUCKET_NAME, S3_PREFIX) instead of BACKUP_DIR
   --timestamp TS      the backup taken at TS (YYYYMMDD-HHMMSS, UTC) instead of the newest
@@ -32,6 +38,7 @@ Options:
   --no-owner          do not restore object ownership and privileges (restoring to another server)
   --no-checksum       restore a file that has no manifest (checksum not verified)
   --list              list the backups available (locally, or in S3 with --from-s3) and exit
+  --verify-only       the restore drill: restore into scratch databases, compare with the manifests, drop them
   -h, --help          show this help
 
 Exit status: 0 restored; 1 failed (a target is never left half-restored); 2 bad usage.
@@ -48,6 +55,10 @@ FORCE=0
 NO_OWNER=0
 NO_CHECKSUM=0
 LIST=0
+VERIFY_ONLY=0
+REPORTED=0
+SCRATCH=()
+STARTED="$(date +%s)"
 TIMESTAMP=""
 SOURCE_FILE=""
 SOURCE_KEY=""
@@ -61,6 +72,7 @@ parse_args() {
             --no-owner) NO_OWNER=1 ;;
             --no-checksum) NO_CHECKSUM=1 ;;
             --list) LIST=1 ;;
+            --verify-only) VERIFY_ONLY=1 ;;
             --timestamp | --file | --s3-key)
                 (($# >= 2)) || usage_error "$1 needs a value"
                 case "$1" in
@@ -91,6 +103,11 @@ parse_args() {
         usage_error "--file and --s3-key restore exactly one target (user_db, room_db, reservation_db or kafka)"
     fi
     if [[ -n "${SOURCE_KEY}" ]]; then FROM_S3=1; fi
+    if ((VERIFY_ONLY)); then
+        [[ " ${TARGETS[*]} " != *" kafka "* ]] || usage_error "--verify-only checks databases, not kafka"
+        ((!NO_CHECKSUM)) || usage_error "--verify-only always checks the checksums"
+        ((!FORCE)) || usage_error "--verify-only changes nothing, so --force has no meaning"
+    fi
 }
 
 # kind → the file name pattern backup.sh uses for it.
@@ -103,7 +120,7 @@ list_backups() {
     else
         [[ -d "${BACKUP_DIR}" ]] || die "no backup directory ${BACKUP_DIR}"
         find "${BACKUP_DIR}" -maxdepth 2 -type f -regextype posix-extended \
-            -regex ".*/(user_db_|room_db_|reservation_db_|kafka-topics-|manifest-)${TS_PATTERN}\.(sql\.gz|json\.gz|sha256)" \
+            -regex ".*/(user_db_|room_db_|reservation_db_|kafka-topics-|manifest-|tables-)${TS_PATTERN}\.(sql\.gz|json\.gz|sha256|json)" \
             | sort
     fi
 }
@@ -212,6 +229,80 @@ ALTER DATABASE :"staging" RENAME TO :"name";' || die "${db}: could not replace $
     log INFO "${db}: restored into $(describe_connection)"
 }
 
+# The table manifest of the set SOURCE belongs to, next to its manifest (downloaded from S3 if need be).
+find_tables() {
+    local target=$1 ts
+    [[ "$(basename "${SOURCE}")" =~ (${TS_PATTERN}) ]] || die "${target}: no timestamp in $(basename "${SOURCE}")"
+    ts="${BASH_REMATCH[1]}"
+    TABLES="$(dirname "${MANIFEST}")/tables-${ts}.json"
+    if ((FROM_S3)) && [[ ! -f "${TABLES}" ]]; then
+        local key
+        key="$(helper s3-latest tables --timestamp "${ts}" 2>"${WORK_DIR}/error")" || die "${target}: $(cat "${WORK_DIR}/error")"
+        run_logged helper s3-get "${key}" "${TABLES}" || die "${target}: cannot download ${key}"
+    fi
+    [[ -f "${TABLES}" ]] || die "${target}: no table manifest tables-${ts}.json beside ${MANIFEST}"
+    # The table manifest is one of the set's files: its own checksum is in the manifest.
+    local expected
+    expected="$(awk -v f="tables-${ts}.json" '$2 == f { print $1 }' "${MANIFEST}")"
+    [[ -n "${expected}" && "$(sha256sum "${TABLES}" | cut -d' ' -f1)" == "${expected}" ]] \
+        || die "${target}: tables-${ts}.json does not match ${MANIFEST}"
+}
+
+# The drill for one database: restore into a scratch database, compare every table, drop it.
+verify_database() {
+    local db=$1 scratch
+    resolve_database "${db}" || exit 1
+    scratch="${CONN_NAME:0:55}__drill"
+    SCRATCH+=("${db}=${scratch}")
+    log INFO "${db}: restoring $(basename "${SOURCE}") into the scratch database ${scratch}"
+    psql_admin -v name="${scratch}" <<<'DROP DATABASE IF EXISTS :"name" WITH (FORCE);
+CREATE DATABASE :"name" TEMPLATE template0;' || die "${db}: cannot create ${scratch}"
+    gunzip -c "${SOURCE}" | run_logged pg_run pg_restore --exit-on-error --single-transaction --no-owner \
+        --no-privileges -d "$(conninfo "${scratch}")" || die "${db}: pg_restore into ${scratch} failed"
+    run_logged pg_run_helper tables-verify --conninfo "$(conninfo "${scratch}")" --manifest "${TABLES}" --database "${db}" \
+        || die "${db}: the restored tables differ from $(basename "${TABLES}")"
+    drop_scratch "${db}" "${scratch}"
+}
+
+drop_scratch() {
+    resolve_database "$1" || return 1
+    psql_admin -v name="$2" <<<'DROP DATABASE IF EXISTS :"name" WITH (FORCE);' && log INFO "$1: dropped $2"
+}
+
+# On every exit: scratch databases dropped, and a drill that did not report success reports a failure.
+finish() {
+    local status=$? item
+    for item in "${SCRATCH[@]}"; do drop_scratch "${item%%=*}" "${item#*=}" >/dev/null 2>&1 || true; done
+    if ((VERIFY_ONLY && !REPORTED)); then
+        helper report --job restore-drill --result failure --timestamp "${TIMESTAMP}" --started "${STARTED}" \
+            --detail "$(first_error)" || true
+    fi
+    rm -rf "${WORK_DIR:-}"
+    return "${status}"
+}
+
+# The first error this run logged (the reason a drill failed).
+first_error() {
+    [[ -f "${LOG_FILE:-}" ]] || return 0
+    tail -n "+$((LOG_START + 1))" "${LOG_FILE}" | grep -m 1 '\[ERROR\]' | cut -c1-500 || true
+}
+
+drill() {
+    local target ts=""
+    for target in "${TARGETS[@]}"; do
+        find_source "${target}"
+        verify_checksum "${target}"
+        find_tables "${target}"
+        [[ "$(basename "${SOURCE}")" =~ (${TS_PATTERN}) ]] && ts="${BASH_REMATCH[1]}"
+        verify_database "${target}"
+    done
+    SCRATCH=()
+    log INFO "restore drill passed: ${TARGETS[*]} of ${ts} restored and identical to the manifest"
+    REPORTED=1
+    helper report --job restore-drill --result success --timestamp "${ts}" --started "${STARTED}" \
+        --detail "${TARGETS[*]}" || die "the drill passed, but its result could not be pushed"
+}
+
 restore_kafka() {
     log INFO "kafka: creating the missing topics of $(basename "${SOURCE}") on ${KAFKA_BOOTSTRAP_SERVERS}"
     run_logged helper kafka-restore --file "${SOURCE}" || die "kafka: topic restore failed"
@@ -227,9 +318,14 @@ main() {
     fi
     mkdir -p "${LOG_DIR}"
     LOG_FILE="${LOG_DIR}/restore_$(date -u +%Y-%m-%d).log"
+    LOG_START="$(wc -l <"${LOG_FILE}" 2>/dev/null || echo 0)"
     check_tools
     WORK_DIR="$(mktemp -d)"
-    trap 'rm -rf "${WORK_DIR}"' EXIT
+    trap finish EXIT
+    if ((VERIFY_ONLY)); then
+        drill
+        exit 0
+    fi
     local target
     local -A sources=()
     for target in "${TARGETS[@]}"; do # every check first, so a refusal changes nothing

@@ -28,6 +28,7 @@ import pytest
 from botocore.config import Config
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
 
@@ -39,6 +40,7 @@ from tests.harness import moto_server
 DATABASES = ("user_db", "room_db", "reservation_db")
 SERVICE_OF = {"user_db": "user", "room_db": "room", "reservation_db": "reservation"}
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
 SCRIPTS = ("backup.sh", "restore.sh", "setup_backup_cron.sh")
 # Settings the scripts read: none may leak in from the developer's shell or config/aws-config.sh.
 SETTINGS = re.compile(
@@ -180,6 +182,44 @@ def moto() -> Iterator[str]:
         yield endpoint
 
 
+@pytest.fixture(scope="module")
+def pushgateway() -> Iterator[str]:
+    """A real Pushgateway (Debian's prometheus-pushgateway), in memory only."""
+    port = free_port()
+    process = subprocess.Popen(
+        [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file=", "--log.level=warn"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while subprocess.run(["curl", "-sf", f"{url}/-/ready"], capture_output=True).returncode != 0:
+            assert process.poll() is None, "prometheus-pushgateway exited"
+            assert time.monotonic() < deadline, "prometheus-pushgateway did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def pushed(url: str, name: str, job: str) -> float | None:
+    """A metric the Pushgateway holds for a job of ours (the `system` the scripts push as by default)."""
+    page = subprocess.run(["curl", "-sf", f"{url}/metrics"], capture_output=True, text=True, check=True).stdout
+    for family in text_string_to_metric_families(page):
+        for sample in family.samples:
+            if sample.name == name and sample.labels.get("job") == job:
+                assert sample.labels.get("system") == "meeting-room-system"
+                return float(sample.value)
+    return None
+
+
+def result_lines(output: str) -> list[dict[str, Any]]:
+    """The JSON result lines a run printed (its other lines are the plain-text log)."""
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
 def s3_client(endpoint: str) -> Any:
     return boto3.client(
         "s3",
@@ -215,6 +255,8 @@ def databases() -> Iterator[dict[str, str]]:
         for url in URLS.values():
             drop_database(url)
             drop_database(f"{url}__restore")
+            drop_database(f"{url}__drill")
+            drop_database(f"{url}_tampered")
         drop_database(f"{URLS['user_db']}_readme")
 
 
@@ -263,19 +305,25 @@ def workdir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def first_backup(databases: dict[str, str], topics: object, moto: str) -> Iterator[Backup]:
+def first_backup(databases: dict[str, str], topics: object, moto: str, pushgateway: str) -> Iterator[Backup]:
     with tempfile.TemporaryDirectory(prefix="test-backup-") as name:
-        yield make_first_backup(Path(name), moto)
+        yield make_first_backup(Path(name), moto, pushgateway)
 
 
-def make_first_backup(tmp: Path, moto: str) -> Backup:
+def make_first_backup(tmp: Path, moto: str, pushgateway: str) -> Backup:
     bucket = f"{RUN.replace('_', '-')}-main"
-    env = backup_env(tmp, moto, bucket)
+    env = {**backup_env(tmp, moto, bucket), "PUSHGATEWAY_URL": pushgateway}
     before = {db: snapshot(url) for db, url in URLS.items()}
     for (db, table), rows in SEEDED_ROWS.items():
         assert before[db][table][0] == rows, f"{db}.{table} not seeded"
+    assert pushed(pushgateway, "backup_last_success_timestamp_seconds", "backup") is None
+    started = time.time()
     result = run("backup.sh", env=env)
     assert result.returncode == 0, result.output
+    # The result: one JSON line, and the last-success metric moved to this run.
+    (line,) = result_lines(result.output)
+    assert (line["service"], line["job"], line["result"], line["level"]) == ("backup", "backup", "success", "INFO")
+    assert (pushed(pushgateway, "backup_last_success_timestamp_seconds", "backup") or 0) >= int(started)
     manifests = sorted((tmp / "backups").glob("manifest-*.sha256"))
     assert len(manifests) == 1, result.output
     timestamp = manifests[0].name.removeprefix("manifest-").removesuffix(".sha256")
@@ -315,18 +363,29 @@ def test_the_readme_restore_line_works(first_backup: Backup, databases: dict[str
 def test_s3_holds_the_set_at_the_documented_keys_with_its_manifest(first_backup: Backup) -> None:
     ts = first_backup.timestamp
     folder = f"database-backups/{ts[0:4]}-{ts[4:6]}/{ts[6:8]}"
-    names = [f"{db}_{ts}.sql.gz" for db in DATABASES] + [f"kafka-topics-{ts}.json.gz", f"manifest-{ts}.sha256"]
+    names = [f"{db}_{ts}.sql.gz" for db in DATABASES] + [f"kafka-topics-{ts}.json.gz", f"tables-{ts}.json"]
+    names.append(f"manifest-{ts}.sha256")
     assert keys(first_backup.endpoint, first_backup.bucket) == {f"{folder}/{name}" for name in names}
     client = s3_client(first_backup.endpoint)
-    bodies = {
-        name: client.get_object(Bucket=first_backup.bucket, Key=f"{folder}/{name}")["Body"].read() for name in names
-    }
+    objects = {name: client.get_object(Bucket=first_backup.bucket, Key=f"{folder}/{name}") for name in names}
+    for name, item in objects.items():  # SSE-S3 by default, on every object
+        assert item["ServerSideEncryption"] == "AES256", name
+    bodies = {name: item["Body"].read() for name, item in objects.items()}
     manifest = dict(line.split("  ")[::-1] for line in bodies[f"manifest-{ts}.sha256"].decode().splitlines())
     assert set(manifest) == set(names[:-1])
     for name, digest in manifest.items():
         assert hashlib.sha256(bodies[name]).hexdigest() == digest, name
         local = first_backup.directory / ("kafka" if name.startswith("kafka") else "") / name
         assert local.read_bytes() == bodies[name], name
+
+
+def test_the_table_manifest_counts_every_table_in_the_dump(first_backup: Backup) -> None:
+    ts = first_backup.timestamp
+    tables = json.loads((first_backup.directory / f"tables-{ts}.json").read_text())
+    assert tables["timestamp"] == ts and set(tables["databases"]) == set(DATABASES)
+    for db, state in first_backup.before.items():
+        counted = {name.removeprefix("public."): item["rows"] for name, item in tables["databases"][db].items()}
+        assert counted == {name: value[0] for name, value in state.items() if not name.startswith("sequence ")}, db
 
 
 def test_the_kafka_export_holds_partitions_replication_and_configs(first_backup: Backup) -> None:
@@ -437,6 +496,181 @@ def test_test_aws_fails_clearly_against_a_wrong_bucket(first_backup: Backup) -> 
     assert missing not in buckets  # checked, not created
 
 
+# --- The restore drill --------------------------------------------------------------------------
+
+
+def drill_databases() -> set[str]:
+    """Scratch databases of the drill still on the server (there must be none after a drill)."""
+    with psycopg2.connect(database_url("postgres")) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{RUN}%__drill",))
+        found = {row[0] for row in cursor.fetchall()}
+    connection.close()
+    return found
+
+
+def test_the_restore_drill_passes_on_the_backup_in_s3(first_backup: Backup, pushgateway: str, workdir: Path) -> None:
+    env = {**first_backup.env, "BACKUP_DIR": str(workdir / "empty"), "PUSHGATEWAY_URL": pushgateway}
+    started = time.time()
+    result = run("restore.sh", "--verify-only", "--from-s3", env=env)
+    assert result.returncode == 0, result.output
+    for db in DATABASES:
+        assert f"{db}: every table's row count and checksum match tables-{first_backup.timestamp}.json" in result.output
+    (line,) = result_lines(result.output)
+    assert (line["job"], line["result"], line["backup_timestamp"]) == (
+        "restore-drill",
+        "success",
+        first_backup.timestamp,
+    )
+    assert (pushed(pushgateway, "restore_drill_last_success_timestamp_seconds", "restore-drill") or 0) >= int(started)
+    assert pushed(pushgateway, "restore_drill_last_run_success", "restore-drill") == 1
+    assert not drill_databases()
+
+
+def test_the_restore_drill_fails_loudly_on_a_tampered_dump(
+    first_backup: Backup, databases: dict[str, str], pushgateway: str, workdir: Path
+) -> None:
+    ts, copy = first_backup.timestamp, workdir / "set"
+    shutil.copytree(first_backup.directory, copy)
+    env = {**first_backup.env, "BACKUP_DIR": str(copy), "PUSHGATEWAY_URL": pushgateway}
+    last_success = pushed(pushgateway, "restore_drill_last_success_timestamp_seconds", "restore-drill")
+    dump, manifest = copy / f"room_db_{ts}.sql.gz", copy / f"manifest-{ts}.sha256"
+    original = dump.read_bytes()
+
+    # A flipped byte: the checksum catches it before anything is restored.
+    data = bytearray(original)
+    data[len(data) // 2] ^= 0xFF
+    dump.write_bytes(bytes(data))
+    result = run("restore.sh", "--verify-only", "room_db", env=env)
+    assert result.returncode == 1 and "checksum mismatch" in result.output, result.output
+    (line,) = result_lines(result.output)
+    assert (line["result"], line["level"]) == ("failure", "ERROR") and "checksum mismatch" in line["detail"]
+
+    # A dump made again with a row less and its checksum put in the manifest: the table manifest catches it.
+    tampered = f"{databases['room_db']}_tampered"
+    ensure_database(tampered)
+    restore = f'gunzip -c "$1" | {PG_BIN}/pg_restore --no-owner -d "$2"'
+    subprocess.run(["bash", "-c", restore, "-", str(first_backup.directory / dump.name), tampered], check=True)
+    execute(tampered, "DELETE FROM rooms WHERE name = 'K2'")
+    remake = f'{PG_BIN}/pg_dump -Fc -Z0 -d "$1" | gzip -c > "$2"'
+    subprocess.run(["bash", "-c", remake, "-", tampered, str(dump)], check=True)
+    drop_database(tampered)
+    digest = hashlib.sha256(dump.read_bytes()).hexdigest()
+    manifest.write_text(re.sub(rf"^\w+(  {re.escape(dump.name)})$", rf"{digest}\1", manifest.read_text(), flags=re.M))
+    result = run("restore.sh", "--verify-only", "room_db", env=env)
+    assert result.returncode == 1, result.output
+    assert "public.rooms: 2 rows, the manifest says 3" in result.output
+    (line,) = result_lines(result.output)
+    assert line["result"] == "failure" and "differ" in line["detail"]
+    assert pushed(pushgateway, "restore_drill_last_run_success", "restore-drill") == 0
+    assert pushed(pushgateway, "restore_drill_last_success_timestamp_seconds", "restore-drill") == last_success
+    assert not drill_databases()  # dropped, even after a failure
+
+
+# --- Encryption and the bucket's credentials ----------------------------------------------------
+
+
+def test_sse_kms_objects_name_their_key(moto: str, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "scripts" / "backup"))
+    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
+        monkeypatch.setenv(name, value)
+    from s3_store import Store
+
+    key_id = boto3.client("kms", endpoint_url=moto, region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
+    bucket = f"{RUN.replace('_', '-')}-kms"
+    store = Store(bucket, "database-backups", moto, "us-east-1", sse="aws:kms", kms_key_id=key_id)
+    assert store.ensure_bucket()
+    path = workdir / "manifest-20300101-020000.sha256"
+    path.write_text("0" * 64 + "  user_db_20300101-020000.sql.gz\n")
+    head = s3_client(moto).head_object(Bucket=bucket, Key=store.upload(path, "20300101-020000"))
+    assert head["ServerSideEncryption"] == "aws:kms" and key_id in head["SSEKMSKeyId"]
+
+
+AWS_FILES = ROOT / "scripts" / "backup" / "aws"
+
+
+def aws_document(name: str, bucket: str) -> Any:
+    return json.loads(
+        (AWS_FILES / name).read_text().replace("BUCKET_NAME", bucket).replace("PREFIX", "database-backups")
+    )
+
+
+def test_the_documented_bucket_and_policy_keep_every_version(workdir: Path) -> None:
+    """moto enforcing IAM: the documented setup done as an admin, then the backup's credentials at work."""
+    from botocore.exceptions import ClientError
+
+    port = free_port()
+    # moto lets the first N requests through unsigned-for-IAM (the admin's setup below), then enforces policies.
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "10"}
+    moto_bin = str(Path(sys.executable).parent / "moto_server")
+    server = subprocess.Popen([moto_bin, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL)
+    endpoint, bucket = f"http://127.0.0.1:{port}", "rooms-backups"
+    try:
+        deadline = time.monotonic() + 20
+        while subprocess.run(["curl", "-s", "-o", "/dev/null", endpoint], check=False).returncode != 0:
+            assert time.monotonic() < deadline, "moto_server did not start"
+            time.sleep(0.1)
+        admin, iam = (
+            s3_client(endpoint),
+            boto3.client(
+                "iam",
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+            ),
+        )
+        admin.create_bucket(Bucket=bucket)
+        admin.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        admin.put_bucket_lifecycle_configuration(
+            Bucket=bucket, LifecycleConfiguration=aws_document("bucket-lifecycle.json", bucket)
+        )
+        admin.put_bucket_encryption(
+            Bucket=bucket, ServerSideEncryptionConfiguration=aws_document("bucket-encryption.json", bucket)
+        )
+        policy = aws_document("backup-policy.json", bucket)
+        # moto names two actions its own way (AWS authorizes HeadBucket by s3:ListBucket, DeleteObjects per key
+        # by s3:DeleteObject): granted here so the documented statements are what is tested.
+        policy["Statement"].append(
+            {"Effect": "Allow", "Action": ["s3:HeadBucket", "s3:DeleteObjects"], "Resource": f"arn:aws:s3:::{bucket}"}
+        )
+        iam.create_user(UserName="backup")
+        iam.put_user_policy(UserName="backup", PolicyName="backup", PolicyDocument=json.dumps(policy))
+        keys_ = iam.create_access_key(UserName="backup")["AccessKey"]
+        assert admin.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        assert admin.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["NoncurrentVersionExpiration"]
+        backup = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=keys_["AccessKeyId"],
+            aws_secret_access_key=keys_["SecretAccessKey"],
+            config=Config(s3={"addressing_style": "path"}),
+        )
+        key = "database-backups/2030-01/01/user_db_20300101-020000.sql.gz"
+        # What backup.sh and restore.sh do: find the bucket, list, upload encrypted, read back, retire.
+        backup.head_bucket(Bucket=bucket)
+        backup.list_objects_v2(Bucket=bucket, Prefix="database-backups/")
+        version = backup.put_object(Bucket=bucket, Key=key, Body=b"dump", ServerSideEncryption="AES256")["VersionId"]
+        assert backup.get_object(Bucket=bucket, Key=key)["Body"].read() == b"dump"
+        backup.delete_object(Bucket=bucket, Key=key)  # a delete marker: the version stays
+        # What it can never do: destroy a version, or the rules that keep versions.
+        for attempt in (
+            lambda: backup.delete_object(Bucket=bucket, Key=key, VersionId=version),
+            lambda: backup.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"}),
+            lambda: backup.delete_bucket_lifecycle(Bucket=bucket),
+            lambda: backup.delete_bucket(Bucket=bucket),
+            lambda: backup.put_object(Bucket=bucket, Key="elsewhere/file", Body=b"x"),
+        ):
+            with pytest.raises(ClientError, match="AccessDenied"):
+                attempt()
+        versions = backup.list_object_versions(Bucket=bucket, Prefix=key)
+        assert [v["VersionId"] for v in versions["Versions"]] == [version]
+        assert backup.get_object(Bucket=bucket, Key=key, VersionId=version)["Body"].read() == b"dump"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def backup_files(directory: Path) -> set[str]:
     return {str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file() and p.name != ".backup.lock"}
 
@@ -452,7 +686,10 @@ def test_s3_unreachable_keeps_the_local_backup_fails_and_says_why(databases: dic
     manifest = next((workdir / "backups").glob("manifest-*.sha256"))
     ts = manifest.name.removeprefix("manifest-").removesuffix(".sha256")
     listed = dict(line.split("  ")[::-1] for line in manifest.read_text().splitlines())
-    assert set(listed) == {f"{db}_{ts}.sql.gz" for db in DATABASES} | {f"kafka-topics-{ts}.json.gz"}
+    assert set(listed) == {f"{db}_{ts}.sql.gz" for db in DATABASES} | {
+        f"kafka-topics-{ts}.json.gz",
+        f"tables-{ts}.json",
+    }
     for name, digest in listed.items():
         path = workdir / "backups" / ("kafka" if name.startswith("kafka") else "") / name
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
@@ -512,6 +749,7 @@ def test_retention_removes_exactly_the_files_past_their_age(
     manifest = next(p for p in (workdir / "backups").glob("manifest-*.sha256") if p.name not in local_keep)
     new_ts = manifest.name.removeprefix("manifest-").removesuffix(".sha256")
     new = [f"{db}_{new_ts}.sql.gz" for db in DATABASES] + [f"kafka/kafka-topics-{new_ts}.json.gz", manifest.name]
+    new.append(f"tables-{new_ts}.json")
     assert backup_files(workdir / "backups") == set(local_keep + local_other + new)
     folder = f"database-backups/{new_ts[0:4]}-{new_ts[4:6]}/{new_ts[6:8]}"
     new_keys = {f"{folder}/{name.removeprefix('kafka/')}" for name in new}

@@ -6,7 +6,8 @@
 # the file, so a one-off `S3_BUCKET_NAME=x ./backup.sh` does what it says.
 readonly BACKUP_SETTINGS=(
     AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_DEFAULT_REGION AWS_PROFILE
-    S3_BUCKET_NAME S3_PREFIX S3_ENDPOINT_URL BACKUP_DIR LOG_DIR LOCAL_RETENTION_DAYS S3_RETENTION_DAYS
+    S3_BUCKET_NAME S3_PREFIX S3_ENDPOINT_URL S3_SSE S3_SSE_KMS_KEY_ID BACKUP_DIR LOG_DIR
+    LOCAL_RETENTION_DAYS S3_RETENTION_DAYS PUSHGATEWAY_URL BACKUP_SYSTEM
     USER_DATABASE_URL ROOM_DATABASE_URL RESERVATION_DATABASE_URL
     USER_DB_HOST USER_DB_PORT USER_DB_USER USER_DB_PASSWORD USER_DB_NAME
     ROOM_DB_HOST ROOM_DB_PORT ROOM_DB_USER ROOM_DB_PASSWORD ROOM_DB_NAME
@@ -69,6 +70,10 @@ load_config() {
     S3_PREFIX="${S3_PREFIX:-database-backups}"
     S3_BUCKET_NAME="${S3_BUCKET_NAME:-}"
     S3_ENDPOINT_URL="${S3_ENDPOINT_URL:-}"
+    S3_SSE="${S3_SSE:-AES256}"
+    S3_SSE_KMS_KEY_ID="${S3_SSE_KMS_KEY_ID:-}"
+    PUSHGATEWAY_URL="${PUSHGATEWAY_URL:-}"
+    BACKUP_SYSTEM="${BACKUP_SYSTEM:-meeting-room-system}"
     AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
     PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
     PG_MAINTENANCE_DB="${PG_MAINTENANCE_DB:-postgres}"
@@ -84,7 +89,9 @@ load_config() {
     done
     [[ "${BACKUP_DIR}" == /* ]] || BACKUP_DIR="${PWD}/${BACKUP_DIR}"
     [[ "${LOG_DIR}" == /* ]] || LOG_DIR="${PWD}/${LOG_DIR}"
-    export AWS_DEFAULT_REGION S3_BUCKET_NAME S3_PREFIX S3_ENDPOINT_URL KAFKA_BOOTSTRAP_SERVERS KAFKA_TOPIC_PREFIX
+    [[ "${S3_SSE}" == AES256 || "${S3_SSE}" == aws:kms ]] || usage_error "S3_SSE must be AES256 or aws:kms, not '${S3_SSE}'"
+    export AWS_DEFAULT_REGION S3_BUCKET_NAME S3_PREFIX S3_ENDPOINT_URL S3_SSE S3_SSE_KMS_KEY_ID KAFKA_BOOTSTRAP_SERVERS
+    export KAFKA_TOPIC_PREFIX PG_BIN PUSHGATEWAY_URL BACKUP_SYSTEM
     for name in AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE; do
         if [[ -n "${!name:-}" ]]; then export "${name?}"; fi
     done
@@ -186,6 +193,10 @@ describe_connection() { printf '%s@%s:%s/%s' "${CONN_USER}" "${CONN_HOST}" "${CO
 
 # Unbuffered, so its lines and its error come out in the order they were written.
 helper() { PYTHONUNBUFFERED=1 "${BACKUP_PYTHON}" "${ROOT}/scripts/backup/helper.py" "$@"; }
+# The helper with the resolved database password (for the commands that connect: pg-dump, tables-verify).
+pg_run_helper() {
+    if [[ -n "${CONN_PASSWORD}" ]]; then PGPASSWORD="${CONN_PASSWORD}" helper "$@"; else helper "$@"; fi
+}
 
 check_tools() {
     local tool

@@ -1,8 +1,9 @@
 """What the backup scripts do in Python: S3 through boto3, the Kafka topics through kafka-python, retention.
 
 Run by backup.sh and restore.sh as `python scripts/backup/helper.py COMMAND ...`; settings come from the
-environment they export (S3_BUCKET_NAME, S3_PREFIX, S3_ENDPOINT_URL, AWS_*, KAFKA_BOOTSTRAP_SERVERS,
-KAFKA_TOPIC_PREFIX). Prints what it did on stdout; exits 1 with one line on stderr when it fails.
+environment they export (S3_BUCKET_NAME, S3_PREFIX, S3_ENDPOINT_URL, S3_SSE, S3_SSE_KMS_KEY_ID, AWS_*,
+KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC_PREFIX, PG_BIN, PUSHGATEWAY_URL, BACKUP_SYSTEM). Prints what it did on
+stdout; exits 1 with one line on stderr when it fails.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from failure import Failure
 from names import is_expired
 
-# boto3 and kafka-python are imported by the commands that use them: each takes a third of a second.
+# boto3, kafka-python and psycopg2 are imported by the commands that use them: each takes a third of a second.
 
 
 def s3_check(args: argparse.Namespace) -> None:
@@ -93,6 +94,39 @@ def kafka_restore(args: argparse.Namespace) -> None:
         print(line)
 
 
+def pg_dump(args: argparse.Namespace) -> None:
+    import tables
+
+    count = tables.dump(
+        args.conninfo, os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"), Path(args.out), Path(args.stats)
+    )
+    print(f"{count} table(s) counted and hashed in the dump's snapshot")
+
+
+def tables_merge(args: argparse.Namespace) -> None:
+    import tables
+
+    parts = dict(part.split("=", 1) for part in args.parts)
+    tables.merge(args.timestamp, {name: Path(path) for name, path in parts.items()}, Path(args.out))
+
+
+def tables_verify(args: argparse.Namespace) -> None:
+    import tables
+
+    problems = tables.verify(args.conninfo, Path(args.manifest), args.database)
+    if problems:
+        raise Failure(
+            f"{args.database}: {len(problems)} difference(s) with {Path(args.manifest).name}: " + "; ".join(problems)
+        )
+    print(f"{args.database}: every table's row count and checksum match {Path(args.manifest).name}")
+
+
+def report_result(args: argparse.Namespace) -> None:
+    import report
+
+    report.report(args.job, args.result == "success", args.timestamp, args.started, args.detail)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -119,6 +153,22 @@ def parser() -> argparse.ArgumentParser:
     local.add_argument("--days", type=int, required=True)
     command("kafka-export", kafka_export).add_argument("--out", required=True)
     command("kafka-restore", kafka_restore).add_argument("--file", required=True)
+    dump = command("pg-dump", pg_dump)
+    for name in ("--conninfo", "--out", "--stats"):
+        dump.add_argument(name, required=True)
+    merge = command("tables-merge", tables_merge)
+    merge.add_argument("--timestamp", required=True)
+    merge.add_argument("--out", required=True)
+    merge.add_argument("parts", nargs="+", help="DATABASE=STATS_FILE")
+    verify = command("tables-verify", tables_verify)
+    for name in ("--conninfo", "--manifest", "--database"):
+        verify.add_argument(name, required=True)
+    result = command("report", report_result)
+    result.add_argument("--job", choices=["backup", "restore-drill"], required=True)
+    result.add_argument("--result", choices=["success", "failure"], required=True)
+    result.add_argument("--timestamp", default="")
+    result.add_argument("--started", type=float, required=True)
+    result.add_argument("--detail", default="")
     return top
 
 

@@ -9,10 +9,10 @@ DATABASES = ("user_db", "room_db", "reservation_db")
 TIMESTAMP_FORMAT = "%Y%m%d-%H%M%S"
 # Everything backup.sh writes; nothing else is ever pruned.
 ARTIFACT = re.compile(
-    r"^(?P<kind>user_db|room_db|reservation_db|kafka-topics|manifest)[_-](?P<ts>\d{8}-\d{6})"
-    r"(?P<ext>\.sql\.gz|\.json\.gz|\.sha256)$"
+    r"^(?P<kind>user_db|room_db|reservation_db|kafka-topics|manifest|tables)[_-](?P<ts>\d{8}-\d{6})"
+    r"(?P<ext>\.sql\.gz|\.json\.gz|\.sha256|\.json)$"
 )
-EXTENSIONS = {"kafka-topics": ".json.gz", "manifest": ".sha256"}
+EXTENSIONS = {"kafka-topics": ".json.gz", "manifest": ".sha256", "tables": ".json"}
 
 
 def parse(name: str) -> tuple[str, datetime] | None:

@@ -27,6 +27,8 @@ class Store:
     prefix: str
     endpoint_url: str | None
     region: str
+    sse: str = "AES256"  # server-side encryption of every object: AES256 (SSE-S3) or aws:kms (SSE-KMS)
+    kms_key_id: str = ""
 
     @classmethod
     def from_env(cls) -> Store:
@@ -38,9 +40,13 @@ class Store:
             prefix=os.environ.get("S3_PREFIX", "database-backups").strip("/"),
             endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
             region=os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            sse=os.environ.get("S3_SSE") or "AES256",
+            kms_key_id=os.environ.get("S3_SSE_KMS_KEY_ID", ""),
         )
 
     def __post_init__(self) -> None:
+        if self.sse not in ("AES256", "aws:kms"):
+            raise S3Failure(f"S3_SSE must be AES256 (SSE-S3) or aws:kms (SSE-KMS), not {self.sse!r}")
         config = Config(
             connect_timeout=5,
             read_timeout=60,
@@ -109,16 +115,21 @@ class Store:
         return True
 
     def upload(self, path: Path, timestamp: str) -> str:
-        """Uploads one file with its SHA-256 in the object's metadata, then checks what S3 holds."""
+        """Uploads one file, encrypted, with its SHA-256 in the object's metadata, then checks what S3 holds."""
         key = self.key(timestamp, path.name)
         digest = sha256_of(path)
+        extra: dict[str, Any] = {"Metadata": {"sha256": digest}, "ServerSideEncryption": self.sse}
+        if self.sse == "aws:kms" and self.kms_key_id:
+            extra["SSEKMSKeyId"] = self.kms_key_id
         try:
-            self.client.upload_file(str(path), self.bucket, key, ExtraArgs={"Metadata": {"sha256": digest}})
+            self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra)
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except (BotoCoreError, ClientError) as error:
             raise self.explain(error) from error
         if head["ContentLength"] != path.stat().st_size or head.get("Metadata", {}).get("sha256") != digest:
             raise S3Failure(f"s3://{self.bucket}/{key} does not match {path} after upload")
+        if head.get("ServerSideEncryption") != self.sse:
+            raise S3Failure(f"s3://{self.bucket}/{key} is not stored with {self.sse} encryption")
         return key
 
     def objects(self) -> Iterator[tuple[str, datetime]]:
