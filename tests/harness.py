@@ -58,6 +58,7 @@ def system_stack_config(log_dir: Path, kafka: str | None = None, postgres: str |
         extra_env={
             "GATEWAY_AUTH_RATE": "1000r/s",
             "GATEWAY_AUTH_BURST": "1000",
+            "SCHEDULER_POLL_SECONDS": "1",  # no-shows released within a second or two of their deadline
             "ALLOWED_EMAIL_DOMAINS": "example.com",
         },
     )

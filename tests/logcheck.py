@@ -14,6 +14,7 @@ CREDENTIALS = [
     re.compile(r"refresh_token", re.IGNORECASE),
     re.compile(r"[?&](code|state)=", re.IGNORECASE),
     re.compile(r"BEGIN (RSA )?PRIVATE KEY"),
+    re.compile(r"/calendar/feeds/[A-Za-z0-9_-]{20,}"),  # a calendar feed's secret
 ]
 
 
