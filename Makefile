@@ -13,7 +13,8 @@ help: ## list the targets
 bootstrap: ## install what is missing (Debian packages, .venv, Kafka jars); fast when nothing is
 	@scripts/bootstrap.sh
 
-run: bootstrap ## the whole stack: PostgreSQL, Kafka, services, relays, consumer, NGINX on :8080
+run: bootstrap ## the whole stack: PostgreSQL, Kafka, services, relays, consumer, NGINX on :8080 (the web app at /)
+	@scripts/web.sh build
 	@$(PYTHON) -m devstack.run
 
 test: bootstrap ## every suite against real PostgreSQL, Kafka and NGINX, plus ruff and mypy

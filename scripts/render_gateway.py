@@ -4,7 +4,7 @@
     python scripts/render_gateway.py --out FILE --listen-port 8080 \\
         --user 127.0.0.1:5000 --room 127.0.0.1:5001 --reservation 127.0.0.1:5002 \\
         --run-dir DIR [--auth-rate 10r/s] [--auth-burst 20] \\
-        [--access-log /dev/stdout] [--error-log /dev/stderr]
+        [--access-log /dev/stdout] [--error-log /dev/stderr] [--static-root DIR]
 
 Every ``@@NAME@@`` placeholder is replaced by plain string replacement (the Helm
 chart does the same with the same file); a placeholder left over is an error.
@@ -28,6 +28,8 @@ PLACEHOLDER = re.compile(r"@@[A-Za-z0-9_]*@@")
 _UNSAFE = re.compile(r"[\s;{}#'\"\\]|@@")
 _HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$")
 _RATE = re.compile(r"^[0-9]+r/[sm]$")
+# Where a gateway image keeps the web app; without one there, the app's paths are 404 problem+json.
+STATIC_ROOT = "/srv/meeting-rooms/web"
 
 
 def render(template: str, values: Mapping[str, str]) -> str:
@@ -87,6 +89,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--auth-burst", default="20", type=_count)
     parser.add_argument("--access-log", default="/dev/stdout")
     parser.add_argument("--error-log", default="/dev/stderr")
+    parser.add_argument("--static-root", default=STATIC_ROOT, help="the built web app (web/dist)")
     parser.add_argument("--template", default=TEMPLATE, type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -104,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "RUN_DIR": str(run_dir),
         "ACCESS_LOG": args.access_log,
         "ERROR_LOG": args.error_log,
+        "STATIC_ROOT": args.static_root,
     }
     try:
         text = render(args.template.read_text(encoding="utf-8"), values)

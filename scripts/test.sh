@@ -115,6 +115,9 @@ main() {
     start_servers &
     servers_job=$!
     lint
+    # The web app: built for the gateway (the browser tests use it), then its own checks and unit tests.
+    scripts/web.sh build
+    scripts/web.sh check
     wait "${servers_job}"
     servers_job=""
     run_suites

@@ -720,6 +720,7 @@ def test_gateway_config_is_the_shared_template_rendered_like_development() -> No
             "RUN_DIR": "/tmp",  # noqa: S108 (inside the container)
             "ACCESS_LOG": "/dev/stdout",
             "ERROR_LOG": "/dev/stderr",
+            "STATIC_ROOT": "/srv/meeting-rooms/web",
         },
     )
     assert "\nworker_processes auto;\n" in expected and "\nhttp {\n" in expected
