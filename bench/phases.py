@@ -267,12 +267,19 @@ def creation(infra: Infra, plan: Plan, work: Workload) -> dict[str, Any]:
 
 
 def reads(infra: Infra, plan: Plan, work: Workload) -> dict[str, Any]:
-    out: dict[str, Any] = {"list": {}, "availability": {}, "search": {}}
+    out: dict[str, Any] = {"list": {}, "availability": {}, "search": {}, "feed": {}}
+    stack = infra.require_stack()
+    # The gateway allows one feed URL 30 requests a minute (calendar apps poll every few minutes), so the
+    # feed is measured at the reservation service itself: what a poll costs, not what the limit lets through.
+    feed = work.feed_factory(stack.gateway)
     for clients in plan.levels:
         level = str(clients)
         out["list"][level] = _measured(infra, work.list_own, clients, plan.read_s, plan.warmup_s)
         out["availability"][level] = _measured(infra, work.availability_factory(), clients, plan.read_s, plan.warmup_s)
         out["search"][level] = _measured(infra, work.search_factory(), clients, plan.read_s, plan.warmup_s)
+        out["feed"][level] = _measured(
+            infra, feed, clients, plan.read_s, plan.warmup_s, gateway=stack.web("reservation")
+        )
     return out
 
 

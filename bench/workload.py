@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -10,7 +11,7 @@ from urllib.parse import urlencode
 
 from bench.dataset import FUTURE_DAYS, SlotAllocator, search_windows, today
 from bench.infra import User
-from bench.loadgen import Request
+from bench.loadgen import Request, send_one
 
 SEARCH_FILTERS = {"min_capacity": "8", "equipment": "projector,whiteboard"}
 
@@ -55,6 +56,16 @@ class Workload:
             return Request("GET", f"/availability/rooms?{query}", self.reader.headers, label="search")
 
         return search
+
+    def feed_factory(self, gateway: str) -> Callable[[int], Request]:
+        """The reader's calendar feed, as a calendar app polls it (no token: the URL is the credential)."""
+        answer = send_one(gateway, Request("GET", "/calendar/feed", self.reader.headers, label="feed-url"))
+        path = "/calendar/feeds/" + json.loads(answer.body)["url"].split("/calendar/feeds/", 1)[1]
+
+        def feed(_: int) -> Request:
+            return Request("GET", path, {}, label="feed")
+
+        return feed
 
     def mixed_factory(self) -> Callable[[int], Request]:
         """The soak's mix: a booking, the own list, a day's availability and a free-room search, in turn."""
