@@ -53,7 +53,7 @@ Settings (environment, else config/aws-config.sh or BACKUP_CONFIG, else the defa
                             pg_dump of the server's major version, from here or /usr/lib/postgresql/<major>/bin
   BACKUP_PYTHON             Python with boto3, kafka-python and psycopg2 (<project>/.venv/bin/python)
   PUSHGATEWAY_URL           push the result's metrics there (backup_last_success_timestamp_seconds, ...)
-  BACKUP_SYSTEM             the `system` label of the pushed metrics (meeting-room-system)
+  BACKUP_RELEASE            the `release` label of the pushed metrics (meeting-room-system)
 EOF
 }
 

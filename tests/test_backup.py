@@ -205,12 +205,12 @@ def pushgateway() -> Iterator[str]:
 
 
 def pushed(url: str, name: str, job: str) -> float | None:
-    """A metric the Pushgateway holds for a job of ours (the `system` the scripts push as by default)."""
+    """A metric the Pushgateway holds for a job of ours (the `release` the scripts push as by default)."""
     page = subprocess.run(["curl", "-sf", f"{url}/metrics"], capture_output=True, text=True, check=True).stdout
     for family in text_string_to_metric_families(page):
         for sample in family.samples:
             if sample.name == name and sample.labels.get("job") == job:
-                assert sample.labels.get("system") == "meeting-room-system"
+                assert sample.labels.get("release") == "meeting-room-system"
                 return float(sample.value)
     return None
 

@@ -309,7 +309,7 @@ def test_default_images_are_exactly_what_ci_pushes() -> None:
     step = next(s for s in build["steps"] if s.get("uses", "").startswith("docker/build-push-action@"))
     pushed_tags = {line.rsplit(":", 1)[1] for line in step["with"]["tags"].splitlines()}
     assert "latest" in pushed_tags
-    manifests = render({"backup": {"enabled": True}})
+    manifests = render(BACKUP)
     ours = {
         container["image"]
         for _, spec in pod_specs(manifests)
@@ -541,9 +541,58 @@ def test_backup_cronjob_runs_backup_sh_against_the_chart_database_and_s3() -> No
     assert (env["LOCAL_RETENTION_DAYS"]["value"], env["S3_RETENTION_DAYS"]["value"]) == ("7", "30")
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["backups"]["persistentVolumeClaim"] == {"claimName": "backups"}
-    local = render({"backup": {"enabled": True}})
-    (container,) = find(local, "CronJob")[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-    assert container["args"] == ["--local-only"]
+    assert (env["S3_SSE"]["value"], env["BACKUP_RELEASE"]["value"]) == ("AES256", f"{NAMESPACE}.{RELEASE}")
+    local = render({"backup": {"enabled": True, "persistence": {"existingClaim": "backups"}}})
+    for name, args in (("backup", ["--local-only"]), ("restore-drill", ["--verify-only"])):
+        (container,) = cronjob_containers(local, f"{RELEASE}-{name}")
+        assert container["args"] == args, name
+
+
+def cronjob_containers(manifests: Any, name: str) -> list[dict[str, Any]]:
+    (cronjob,) = find(manifests, "CronJob", name)
+    return list(cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"])
+
+
+def test_staging_and_production_back_up_to_s3_encrypted_and_drill_weekly() -> None:
+    for case in ("staging", "production"):
+        manifests = rendered_case(case)
+        (backup,) = cronjob_containers(manifests, f"{RELEASE}-backup")
+        (drill,) = cronjob_containers(manifests, f"{RELEASE}-restore-drill")
+        env = {item["name"]: item.get("value") for item in backup["env"]}
+        assert env["S3_BUCKET_NAME"] and env["S3_SSE"] in ("AES256", "aws:kms") and "args" not in backup, case
+        assert drill["command"] == ["/app/restore.sh"] and drill["args"] == ["--verify-only", "--from-s3"], case
+        assert {item["name"]: item.get("value") for item in drill["env"]} == env, case
+        (schedule,) = [c["spec"]["schedule"] for c in find(manifests, "CronJob", f"{RELEASE}-restore-drill")]
+        assert schedule.split()[2:] == ["*", "*", "0"], f"{case}: the drill runs weekly"
+    # IRSA: a ServiceAccount of the backup's own carries the role; SSE-KMS names its key.
+    values = {
+        **BACKUP,
+        "backup": {
+            **BACKUP["backup"],
+            "s3": {
+                "bucket": "rooms-kms",
+                "sse": "aws:kms",
+                "kmsKeyId": "k-1",
+                "roleArn": "arn:aws:iam::123456789012:role/backup",
+            },
+        },
+    }
+    manifests = render(values)
+    (account,) = find(manifests, "ServiceAccount", f"{RELEASE}-backup")
+    assert account["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/backup"}
+    for name in ("backup", "restore-drill"):
+        (cronjob,) = find(manifests, "CronJob", f"{RELEASE}-{name}")
+        assert cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["serviceAccountName"] == f"{RELEASE}-backup"
+    env = {item["name"]: item.get("value") for item in cronjob_containers(manifests, f"{RELEASE}-backup")[0]["env"]}
+    assert (env["S3_SSE"], env["S3_SSE_KMS_KEY_ID"]) == ("aws:kms", "k-1")
+
+
+def test_the_backup_image_carries_the_chart_servers_postgresql_major() -> None:
+    dockerfile = (ROOT / "scripts" / "backup" / "Dockerfile").read_text()
+    client = re.search(r"ARG BASE_IMAGE=docker.io/library/postgres:(\d+)\.", dockerfile)
+    assert client, "the backup image's base names its PostgreSQL version"
+    server = str(values_file("values.yaml")["postgresql"]["image"]["tag"]).split(".")[0]
+    assert client.group(1) == server and f"PG_BIN=/usr/lib/postgresql/{server}/bin" in dockerfile
 
 
 # --- Monitoring ---------------------------------------------------------------------------------
@@ -769,6 +818,9 @@ BAD_VALUES = {
     "backup deadline": {"backup": {"activeDeadlineSeconds": 0}},
     "backup bucket": {"backup": {"s3": {"bucket": "Not_A_Bucket"}}},
     "backup resources": {"backup": {"resources": {"limits": {"cpu": "lots"}}}},
+    "backup with no lasting destination": {"backup": {"enabled": True}},
+    "backup encryption": {"backup": {"s3": {"sse": "none"}}},
+    "drill schedule": {"backup": {"drill": {"schedule": "weekly-ish"}}},
 }
 
 

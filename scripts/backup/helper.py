@@ -2,7 +2,7 @@
 
 Run by backup.sh and restore.sh as `python scripts/backup/helper.py COMMAND ...`; settings come from the
 environment they export (S3_BUCKET_NAME, S3_PREFIX, S3_ENDPOINT_URL, S3_SSE, S3_SSE_KMS_KEY_ID, AWS_*,
-KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC_PREFIX, PG_BIN, PUSHGATEWAY_URL, BACKUP_SYSTEM). Prints what it did on
+KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC_PREFIX, PG_BIN, PUSHGATEWAY_URL, BACKUP_RELEASE). Prints what it did on
 stdout; exits 1 with one line on stderr when it fails.
 """
 

@@ -2,7 +2,7 @@
 
 The line carries the fields every process of the system writes (timestamp, level, service, logger, message),
 so the log-based alerts read it like any other. With PUSHGATEWAY_URL set, the run's metrics go to
-<url>/metrics/job/<job>/system/<BACKUP_SYSTEM> with POST, which replaces only the metrics pushed: a failed
+<url>/metrics/job/<job>/release/<BACKUP_RELEASE> with POST, which replaces only the metrics pushed: a failed
 run leaves the last success's timestamp where it was, so "no success for a day" is what the alert sees.
 """
 
@@ -58,9 +58,9 @@ def metrics_text(job: str, success: bool, duration_s: float, now: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def push(url: str, job: str, system: str, body: str) -> None:
+def push(url: str, job: str, release: str, body: str) -> None:
     quote = urllib.parse.quote
-    target = f"{url.rstrip('/')}/metrics/job/{quote(job, safe='')}/system/{quote(system, safe='')}"
+    target = f"{url.rstrip('/')}/metrics/job/{quote(job, safe='')}/release/{quote(release, safe='')}"
     if not target.startswith(("http://", "https://")):
         raise PushFailure(f"PUSHGATEWAY_URL must be an http(s) URL, not {url!r}")
     request = urllib.request.Request(target, data=body.encode(), method="POST")  # noqa: S310 (checked above)
@@ -78,6 +78,6 @@ def report(job: str, success: bool, timestamp: str, started: float, detail: str)
     print(json.dumps(log_line(job, success, timestamp, now - started, detail)), flush=True)
     url = os.environ.get("PUSHGATEWAY_URL", "")
     if url:
-        system = os.environ.get("BACKUP_SYSTEM") or "meeting-room-system"
-        push(url, job, system, metrics_text(job, success, now - started, now))
-        print(f"pushed to {url} (job {job}, system {system})", file=sys.stderr)
+        release = os.environ.get("BACKUP_RELEASE") or "meeting-room-system"
+        push(url, job, release, metrics_text(job, success, now - started, now))
+        print(f"pushed to {url} (job {job}, release {release})", file=sys.stderr)
