@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from time import monotonic
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from devstack.stack import ROOT
 from tests.harness import Stack
+from tests.test_browser_signin import CHROMEDRIVER, CHROMIUM
+from tests.test_signin import base
 
 DIST = ROOT / "web" / "dist"
 
@@ -59,3 +78,278 @@ def test_api_answers_keep_their_own_cache_headers(stack: Stack, webapp: None) ->
     response = requests.get(f"{stack.gateway}/auth/google/login?return_to=//evil", timeout=10)
     assert response.status_code == 400 and response.headers["Cache-Control"] == "no-store"
     assert "Content-Security-Policy" not in response.headers
+
+
+# --- In a real browser: Debian's Chromium through the gateway, the services and the local provider ----------
+
+SCREENSHOTS = ROOT / ".dev" / "reports" / "screenshots"
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+VIEWER_ZONE = "Europe/Berlin"
+ROOM_ZONE = "America/New_York"
+WAIT_S = 20
+
+
+@dataclass
+class Page:
+    """The browser with the steps a person takes, each page photographed and checked by axe-core."""
+
+    driver: webdriver.Chrome
+    base: str
+    axe_results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def wait(self, condition: Any, timeout_s: float = WAIT_S) -> Any:
+        return WebDriverWait(self.driver, timeout_s).until(condition)
+
+    def find(self, xpath: str) -> WebElement:
+        return self.wait(expected_conditions.visibility_of_element_located((By.XPATH, xpath)))  # type: ignore[no-any-return]
+
+    def click(self, xpath: str) -> None:
+        self.wait(expected_conditions.element_to_be_clickable((By.XPATH, xpath))).click()
+
+    def button(self, text: str, within: str = "") -> None:
+        self.click(f"{within}//button[normalize-space()={quote(text)}]")
+
+    def field(self, label: str, within: str = "") -> WebElement:
+        """The control a <label> names, found as a screen reader would: by the label's text."""
+        tag = self.find(f"{within}//label[starts-with(normalize-space(), {quote(label)})]")
+        return self.driver.find_element(By.ID, tag.get_attribute("for") or "")
+
+    def type(self, label: str, text: str, within: str = "") -> None:
+        control = self.field(label, within)
+        control.clear()
+        control.send_keys(text)
+
+    def set_value(self, label: str, value: str, within: str = "") -> None:
+        """For date and time inputs, whose typing differs by locale: set the value and fire input events."""
+        self.driver.execute_script(
+            "const [el, v] = arguments; const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype,"
+            " 'value').set; set.call(el, v); el.dispatchEvent(new Event('input', {bubbles: true}));"
+            " el.dispatchEvent(new Event('change', {bubbles: true}));",
+            self.field(label, within),
+            value,
+        )
+
+    def heading(self, text: str) -> None:
+        self.find(f"//h1[normalize-space()={quote(text)}]")
+
+    def notice(self, starts: str) -> str:
+        return self.find(f"//p[@role='status' and starts-with(normalize-space(), {quote(starts)})]").text
+
+    def check(self, name: str) -> None:
+        """A screenshot of the page as it is now, and axe-core's verdict on it (no serious or critical issue)."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+        if not self.driver.execute_script("return typeof axe !== 'undefined'"):
+            self.driver.execute_script(AXE.read_text())
+        violations = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']}).then("
+            "  r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,"
+            "    targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))),"
+            "  e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: 0, targets: []}]));"
+        )
+        self.axe_results[name] = violations
+        bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+        assert not bad, f"axe-core on {name}: {json.dumps(bad, indent=1)}"
+
+    def sign_in(self, subject: str) -> None:
+        """From the app's sign-in page through the provider's form, back to where the app was."""
+        self.click("//a[normalize-space()='Sign in']")
+        self.wait(expected_conditions.presence_of_element_located((By.NAME, "sub"))).send_keys(subject)
+        self.driver.find_element(By.XPATH, "//button[normalize-space()='Authorize']").click()
+        self.wait(lambda driver: driver.current_url.startswith(f"{self.base}/app/"))
+        self.find("//button[normalize-space()='Sign out']")
+
+    def sign_out(self) -> None:
+        self.button("Sign out")
+        self.find("//a[normalize-space()='Sign in']")
+
+    def cell(self, room: str, start: datetime) -> WebElement:
+        """The day view's half-hour cell of a room that starts at an instant."""
+        iso = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return self.find(f"//tr[th/span[normalize-space()={quote(room)}]]/td[@data-start='{iso}']")
+
+
+def span(start: str, end: str) -> str:
+    """A time range as the app writes it, with an en dash."""
+    return f"{start}\u2013{end}"
+
+
+def quote(text: str) -> str:
+    return f'"{text}"' if '"' not in text else f"'{text}'"
+
+
+@pytest.fixture(scope="module")
+def page(stack: Stack, webapp: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    os.environ["SE_OFFLINE"] = "true"  # the Debian driver, never a download
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+        "--window-size=1280,900",
+        "--lang=en-US",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-webapp')}",
+    ):
+        options.add_argument(flag)
+    service = Service(CHROMEDRIVER, env={**os.environ, "TZ": VIEWER_ZONE})  # the viewer's zone differs from UTC
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(60)
+    browser = Page(driver, base(stack))
+    try:
+        yield browser
+    finally:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / "axe.json").write_text(json.dumps(browser.axe_results, indent=1, sort_keys=True))
+        driver.quit()
+
+
+def test_admin_creates_a_room_that_appears_in_the_day_view(stack: Stack, page: Page) -> None:
+    page.driver.get(f"{page.base}/")
+    page.find("//a[normalize-space()='Sign in']")
+    page.check("sign-in")
+    page.sign_in("admin@example.com")
+    page.heading("Day view")
+    page.click("//a[normalize-space()='Admin: Rooms']")
+    page.heading("Rooms")
+    page.button("New room")
+    dialog = "//dialog[@open]"
+    page.type("Name", ROOM, dialog)
+    page.type("Seats", "0", dialog)
+    page.type("Time zone", ROOM_ZONE, dialog)
+    page.type("Equipment", "Projector, Whiteboard", dialog)
+    page.type("Building", "HQ", dialog)
+    page.button("Create room", dialog)
+    # The API's field error, beside the field it concerns.
+    error = page.find(f"{dialog}//div[contains(@class, 'invalid')][label[starts-with(., 'Seats')]]/span")
+    assert error.text
+    page.check("admin-room-field-error")
+    page.type("Seats", "8", dialog)
+    page.button("Create room", dialog)
+    assert page.notice("Created").startswith(f"Created {ROOM}")
+    page.find(f"//table//th[normalize-space()={quote(ROOM)}]")
+    page.check("admin-rooms")
+
+    page.click("//a[normalize-space()='Admin: Users']")
+    page.heading("Users")
+    page.type("Name or e-mail", "admin")
+    page.button("Search")
+    page.find("//td[normalize-space()='admin@example.com']")
+    page.check("admin-users")
+
+    page.driver.get(f"{page.base}/app/day?date={TOMORROW.isoformat()}")
+    ten = datetime.combine(TOMORROW, time(10), ZoneInfo(VIEWER_ZONE))
+    deadline = monotonic() + WAIT_S
+    while page.cell(ROOM, ten).get_attribute("data-state") != "free":  # until room_created reached bookings
+        assert monotonic() < deadline, "the new room never became bookable in the day view"
+        page.driver.refresh()
+    page.find(f"//th[span[normalize-space()={quote(ROOM)}]]/span[contains(., 'New York time')]")
+    page.check("day-view-admin")
+    page.sign_out()
+
+
+def test_an_employee_books_meets_a_conflict_changes_and_cancels(stack: Stack, page: Page) -> None:
+    day_url = f"{page.base}/app/day?date={TOMORROW.isoformat()}"
+    page.driver.get(day_url)
+    page.sign_in("alice@example.com")
+    assert page.driver.current_url == day_url  # return_to brought her back to the same day
+    page.heading("Day view")
+    zone = ZoneInfo(VIEWER_ZONE)
+    ten = datetime.combine(TOMORROW, time(10), zone)
+
+    # By keyboard: focus 10:00, Shift+Right selects 10:00-11:00, Enter opens the form.
+    page.cell(ROOM, ten).click()  # a click opens the form for one half hour; Escape closes it
+    page.find("//dialog[@open]")
+    ActionChains(page.driver).send_keys(Keys.ESCAPE).perform()
+    page.wait(lambda driver: not driver.find_elements(By.XPATH, "//dialog[@open]"))
+    page.cell(ROOM, ten).send_keys(Keys.SHIFT, Keys.ARROW_RIGHT)
+    ActionChains(page.driver).send_keys(Keys.ENTER).perform()
+    dialog = "//dialog[@open]"
+    assert span("10:00", "11:00") in page.find(f"{dialog}//p[@class='when']").text
+    assert "New York" in page.find(f"{dialog}//p[@class='when']").text  # the room's own time beside it
+    page.type("Purpose", "Planning", dialog)
+    page.check("booking-form")
+    page.button("Book", dialog)
+    assert span("10:00", "11:00") in page.notice("Booked")
+    page.wait(lambda _: "mine" in (page.cell(ROOM, ten).get_attribute("class") or ""))
+    page.check("day-view")
+
+    # By mouse: drag over 14:00-15:00; meanwhile Bob books 14:30-15:30; Book -> the conflict, in words.
+    two = datetime.combine(TOMORROW, time(14), zone)
+    ActionChains(page.driver).click_and_hold(page.cell(ROOM, two)).move_to_element(
+        page.cell(ROOM, two + timedelta(minutes=30))
+    ).release().perform()
+    assert span("14:00", "15:00") in page.find(f"{dialog}//p[@class='when']").text
+    bob = {"Authorization": f"Bearer {stack.token('bob@example.com', 'employee')}"}
+    room_id = room_id_of(stack, bob, ROOM)
+    booked = requests.post(
+        f"{stack.gateway}/reservations",
+        json={
+            "room_id": room_id,
+            "start_time": (two + timedelta(minutes=30)).isoformat(),
+            "end_time": (two + timedelta(minutes=90)).isoformat(),
+        },
+        headers=bob,
+        timeout=10,
+    )
+    assert booked.status_code == 201, booked.text
+    page.button("Book", dialog)
+    alert = page.find(f"{dialog}//div[@role='alert']")
+    assert "This time is taken." in alert.text and span("14:30", "15:30") in alert.text
+    page.check("booking-conflict")
+    page.button("Cancel", dialog)
+
+    # My reservations: change the time, then cancel with a confirmation.
+    page.click("//a[normalize-space()='My reservations']")
+    page.heading("My reservations")
+    page.find("//li[contains(., 'Planning')]")
+    page.check("my-reservations")
+    page.button("Change", "//li[contains(., 'Planning')]")
+    page.set_value("End", f"{TOMORROW.isoformat()}T11:30", dialog)
+    page.check("change-form")
+    page.button("Save changes", dialog)
+    assert span("10:00", "11:30") in page.notice("Changed")
+    mine = requests.get(
+        f"{stack.gateway}/reservations",
+        params={"room_id": str(room_id), "status": "confirmed", "per_page": "200"},
+        headers={"Authorization": f"Bearer {stack.token('admin@example.com', 'admin')}"},
+        timeout=10,
+    ).json()["items"]
+    planning = [r for r in mine if r["purpose"] == "Planning"]
+    assert len(planning) == 1 and datetime.fromisoformat(planning[0]["end_time"]) == ten + timedelta(minutes=90)
+    page.button("Cancel", "//li[contains(., 'Planning')]")
+    page.find(f"{dialog}//h2[normalize-space()='Cancel this reservation?']")
+    page.check("cancel-confirmation")
+    page.button("Yes, cancel it", dialog)
+    page.notice("Cancelled")
+    page.find("//p[normalize-space()='You have no upcoming reservations.']")
+
+    # Phone width: the day view still works (the grid scrolls sideways).
+    page.driver.set_window_size(390, 844)
+    page.driver.get(f"{page.base}/app/day?date={TOMORROW.isoformat()}")
+    page.cell(ROOM, ten)
+    page.check("day-view-phone")
+    page.driver.set_window_size(1280, 900)
+
+    page.sign_out()
+    # Signed out for real: the cookie's sign-in is revoked, so a reload stays signed out.
+    page.driver.refresh()
+    page.find("//a[normalize-space()='Sign in']")
+
+
+def room_id_of(stack: Stack, headers: dict[str, str], name: str) -> int:
+    rooms = requests.get(f"{stack.gateway}/rooms", params={"q": name}, headers=headers, timeout=10).json()["items"]
+    (room,) = [r["id"] for r in rooms if r["name"] == name]
+    return int(room)
+
+
+ROOM = f"Web Test Room {uuid.uuid4().hex[:6]}"
+TOMORROW = datetime.now(ZoneInfo(VIEWER_ZONE)).date() + timedelta(days=1)

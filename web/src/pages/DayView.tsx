@@ -31,6 +31,7 @@ interface Row {
   room: Room;
   states: CellState[];
   mine: boolean[];
+  unavailable: boolean;
 }
 
 interface Filters {
@@ -59,11 +60,17 @@ async function loadRows(date: string, zone: string, filters: Filters): Promise<R
   });
   return Promise.all(
     rooms.map(async (room) => {
-      const days = await Promise.all(
-        datesCovering(day, room.timezone).map((d) =>
-          api.get<Availability>("/availability", { room_id: room.id, date: d }),
-        ),
-      );
+      let days: Availability[];
+      try {
+        days = await Promise.all(
+          datesCovering(day, room.timezone).map((d) =>
+            api.get<Availability>("/availability", { room_id: room.id, date: d }),
+          ),
+        );
+      } catch {
+        // A room created a moment ago may not have reached the booking service yet: shown, not bookable.
+        return { room, states: grid.map((): CellState => "closed"), mine: grid.map(() => false), unavailable: true };
+      }
       const booked = merge(days.flatMap((a) => a.booked.map(toInterval)));
       const free = merge(days.flatMap((a) => a.free.map(toInterval)));
       const own = mine.filter((r) => r.room_id === room.id).map(toInterval);
@@ -71,6 +78,7 @@ async function loadRows(date: string, zone: string, filters: Filters): Promise<R
         room,
         states: grid.map((cell) => cellState(cell, booked, free)),
         mine: grid.map((cell) => own.some((r) => overlaps(r, cell))),
+        unavailable: false,
       };
     }),
   );
@@ -262,6 +270,7 @@ export function DayView({ user }: { user: User }) {
                       <span class="room-meta">
                         {row.room.capacity} seats{row.room.building ? ` · ${row.room.building}` : ""}
                         {other ? ` · ${shortZone(row.room.timezone)} time` : ""}
+                        {row.unavailable ? " · not bookable yet, reload in a moment" : ""}
                       </span>
                     </th>
                     {grid.map((cell, c) => {

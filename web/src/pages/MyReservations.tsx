@@ -66,6 +66,7 @@ export function MyReservations() {
       <p role="status" class="notice">
         {notice}
       </p>
+      <CalendarFeed />
       <ErrorMessage error={error} />
       {!items && !error && <Loading what="Loading your reservations" />}
       {items?.length === 0 && (
@@ -268,5 +269,25 @@ function CancelDialog({ reservation, name, zone, onClose, onDone }: CancelProps)
         </button>
       </div>
     </Dialog>
+  );
+}
+
+/** "Subscribe in your calendar": the caller's secret feed URL, where the server offers feeds. */
+function CalendarFeed() {
+  const [feed, setFeed] = useState<string | null>(null);
+  useEffect(() => {
+    api.get<{ url: string }>("/calendar/feed").then(
+      (body) => setFeed(body.url),
+      () => setFeed(null),
+    );
+  }, []);
+  if (!feed) return null;
+  return (
+    <details class="feed">
+      <summary>Subscribe in your calendar</summary>
+      <Field label="Your calendar feed (keep it private: anyone with it sees your bookings)">
+        <input type="text" readOnly value={feed} onFocus={(e) => e.currentTarget.select()} />
+      </Field>
+    </details>
   );
 }
