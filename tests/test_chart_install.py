@@ -287,6 +287,8 @@ def test_pod_security_warnings_are_seen(cluster: Cluster, tmp_path: Path) -> Non
         "--set",
         "monitoring.enabled=true,monitoring.cloudwatch.enabled=true,monitoring.cloudwatch.existingSecret=aws",
         "--set",
+        "monitoring.grafana.alerting.webhook.url=https://hooks.example.com/alerts",
+        "--set",
         "monitoring.loki.enabled=false",
         check=False,
     )

@@ -649,9 +649,30 @@ def test_grafana_is_provisioned_with_loki_the_dashboards_and_alerts_to_the_admin
     }
     assert {"datasources/loki.yaml", "dashboards/meeting-room-system.yaml", "alerting/rules.yaml"} <= items
     assert "alerting/contact-points.yaml" in items
-    # No admins, no contact point (Grafana keeps its default, which mails nobody).
-    quiet = render({**MONITORING, "config": {"adminEmails": []}})
-    assert "contact-points.yaml" not in find(quiet, "ConfigMap", f"{RELEASE}-grafana-provisioning")[0]["data"]
+    # Alerts must reach a person: with nobody to mail and no webhook, the schema refuses the values.
+    with pytest.raises(helm.HelmError, match="schema"):
+        render({**MONITORING, "config": {"adminEmails": []}})
+    with pytest.raises(helm.HelmError, match="schema"):  # addresses, but no SMTP server to send through
+        render(
+            {**MONITORING, "monitoring": {**MONITORING["monitoring"], "grafana": {"persistence": {"enabled": False}}}}
+        )
+
+
+def test_alerts_can_go_to_a_webhook_whose_url_stays_in_a_secret() -> None:
+    hook = {"alerting": {"webhook": {"existingSecret": "alert-hook"}}, "persistence": {"enabled": False}}
+    manifests = render({"monitoring": {"enabled": True, "grafana": hook, "loki": {"persistence": {"enabled": False}}}})
+    provisioning = find(manifests, "ConfigMap", f"{RELEASE}-grafana-provisioning")[0]["data"]
+    (contact,) = yaml.safe_load(provisioning["contact-points.yaml"])["contactPoints"]
+    assert contact["receivers"] == [
+        {"uid": "admins-webhook", "type": "webhook", "settings": {"url": "$ALERT_WEBHOOK_URL", "httpMethod": "POST"}}
+    ]
+    (grafana,) = find(manifests, "Deployment", f"{RELEASE}-grafana")
+    env = {e["name"]: e for e in grafana["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["ALERT_WEBHOOK_URL"]["valueFrom"]["secretKeyRef"] == {"name": "alert-hook", "key": "url"}
+    # Production: e-mail through the SMTP relay to the on-call address.
+    prod = find(rendered_case("production"), "ConfigMap", f"{RELEASE}-grafana-provisioning")[0]["data"]
+    (contact,) = yaml.safe_load(prod["contact-points.yaml"])["contactPoints"]
+    assert [(r["type"], r["settings"].get("addresses")) for r in contact["receivers"]] == [("email", "ops@example.com")]
 
 
 def test_alloy_ships_to_the_chart_loki_with_the_repository_config() -> None:
@@ -681,7 +702,8 @@ def test_cloudwatch_needs_an_explicit_enabled_and_credentials() -> None:
     notes = helm_notes(prod)
     assert "CloudWatch is OFF" in notes
     # monitoring.enabled alone never turns it on.
-    assert not cloudwatch_pods(render({**MONITORING, "monitoring": {"enabled": True}}))
+    grafana = MONITORING["monitoring"]["grafana"]
+    assert not cloudwatch_pods(render({**MONITORING, "monitoring": {"enabled": True, "grafana": grafana}}))
     # IRSA: a ServiceAccount of its own, annotated with the role; no keys anywhere.
     role = "arn:aws:iam::123456789012:role/rooms-cloudwatch"
     irsa = render({**prod, "monitoring": {**prod["monitoring"], "cloudwatch": {"enabled": True, "roleArn": role}}})
