@@ -1029,3 +1029,40 @@ def test_network_policies_let_only_the_gateway_reach_the_web_and_only_the_servic
     (web_policy,) = [p for p in find(manifests, "NetworkPolicy") if p["metadata"]["name"].endswith("room-service-web")]
     namespaces = [p["namespaceSelector"] for p in web_policy["spec"]["ingress"][0]["from"] if "namespaceSelector" in p]
     assert namespaces == [{"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}]
+
+
+# --- Prometheus Operator: ServiceMonitors and the alert rules -------------------------------------
+
+
+def test_prometheus_operator_objects_come_only_with_their_switch_and_cover_every_process() -> None:
+    for case in CASES:
+        assert not find(rendered_case(case), "ServiceMonitor") and not find(rendered_case(case), "PrometheusRule")
+    values = {**values_file("values-production.yaml")}
+    values["monitoring"] = {
+        **values["monitoring"],
+        "prometheusOperator": {"enabled": True, "labels": {"release": "kps"}},
+    }
+    manifests = render(values)
+    (rule,) = find(manifests, "PrometheusRule", f"{RELEASE}-alerts")
+    assert rule["spec"] == yaml.safe_load((CHART / "files" / "prometheus" / "alerts.yaml").read_text())
+    (monitor,) = find(manifests, "ServiceMonitor", f"{RELEASE}-services")
+    assert monitor["metadata"]["labels"]["release"] == "kps" and rule["metadata"]["labels"]["release"] == "kps"
+    assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/component"  # job="room-service-web", as the rules read
+    selected = set(monitor["spec"]["selector"]["matchExpressions"][0]["values"])
+    ports = {endpoint["port"] for endpoint in monitor["spec"]["endpoints"]}
+    for deployment in find(manifests, "Deployment"):
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        if "-service-" not in deployment["metadata"]["name"]:
+            continue
+        assert component in selected, component
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        (port,) = container["ports"]
+        assert port["name"] in ports
+        # Exactly one Service of that component exposes the port by that name.
+        services = [
+            s
+            for s in find(manifests, "Service")
+            if s["spec"]["selector"].get("app.kubernetes.io/component") == component
+            and any(p["targetPort"] == port["name"] for p in s["spec"]["ports"])
+        ]
+        assert len(services) == 1, component
