@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from time import monotonic
+from time import monotonic, sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -225,8 +225,8 @@ def test_admin_creates_a_room_that_appears_in_the_day_view(stack: Stack, page: P
     page.type("Name", ROOM, dialog)
     page.type("Seats", "0", dialog)
     page.type("Time zone", ROOM_ZONE, dialog)
-    page.type("Equipment", "Projector, Whiteboard", dialog)
-    page.type("Building", "HQ", dialog)
+    page.type("Equipment", f"Projector, Whiteboard, {TAG}", dialog)
+    page.type("Building", BUILDING, dialog)
     page.button("Create room", dialog)
     # The API's field error, beside the field it concerns.
     error = page.find(f"{dialog}//div[contains(@class, 'invalid')][label[starts-with(., 'Seats')]]/span")
@@ -246,11 +246,13 @@ def test_admin_creates_a_room_that_appears_in_the_day_view(stack: Stack, page: P
     page.check("admin-users")
 
     page.driver.get(f"{page.base}/app/day?date={TOMORROW.isoformat()}")
+    filter_building(page)
     ten = datetime.combine(TOMORROW, time(10), ZoneInfo(VIEWER_ZONE))
     deadline = monotonic() + WAIT_S
     while page.cell(ROOM, ten).get_attribute("data-state") != "free":  # until room_created reached bookings
         assert monotonic() < deadline, "the new room never became bookable in the day view"
         page.driver.refresh()
+        filter_building(page)
     page.find(f"//th[span[normalize-space()={quote(ROOM)}]]/span[contains(., 'New York time')]")
     page.check("day-view-admin")
     page.sign_out()
@@ -264,6 +266,20 @@ def test_an_employee_books_meets_a_conflict_changes_and_cancels(stack: Stack, pa
     page.heading("Day view")
     zone = ZoneInfo(VIEWER_ZONE)
     ten = datetime.combine(TOMORROW, time(10), zone)
+    neighbours(stack, zone)
+    filter_building(page)
+    page.find("//tbody[count(tr) = 3]")  # the filter keeps this test's three rooms
+
+    # Find a free room for 12:00-13:00 with this test's equipment tag: ours, bookable from the result.
+    find = "//section[@class='find']"
+    page.set_value("From", f"{TOMORROW.isoformat()}T12:00", find)
+    page.set_value("Until", f"{TOMORROW.isoformat()}T13:00", find)
+    page.type("With equipment", TAG, find)
+    page.button("Search", find)
+    page.button(f"Book {ROOM}", find)
+    assert span("12:00", "13:00") in page.find("//dialog[@open]//p[@class='when']").text
+    page.button("Cancel", "//dialog[@open]")
+    page.wait(lambda driver: not driver.find_elements(By.XPATH, "//dialog[@open]"))
 
     # By keyboard: focus 10:00, Shift+Right selects 10:00-11:00, Enter opens the form.
     page.cell(ROOM, ten).click()  # a click opens the form for one half hour; Escape closes it
@@ -335,6 +351,7 @@ def test_an_employee_books_meets_a_conflict_changes_and_cancels(stack: Stack, pa
     # Phone width: the day view still works (the grid scrolls sideways).
     page.driver.set_window_size(390, 844)
     page.driver.get(f"{page.base}/app/day?date={TOMORROW.isoformat()}")
+    filter_building(page)
     page.cell(ROOM, ten)
     page.check("day-view-phone")
     page.driver.set_window_size(1280, 900)
@@ -345,11 +362,49 @@ def test_an_employee_books_meets_a_conflict_changes_and_cancels(stack: Stack, pa
     page.find("//a[normalize-space()='Sign in']")
 
 
+def filter_building(page: Page) -> None:
+    """Only this test's rooms: the session's stack holds the rooms of every other test too."""
+    page.type("Building", BUILDING)
+    page.field("Building").send_keys(Keys.TAB)
+    page.find(f"//tbody/tr/th/span[normalize-space()={quote(ROOM)}]")
+
+
+def neighbours(stack: Stack, zone: ZoneInfo) -> None:
+    """Two more rooms in the building, one open 08:00-18:00, with other people's bookings in them."""
+    admin = {"Authorization": f"Bearer {stack.token('admin@example.com', 'admin')}"}
+    bob = {"Authorization": f"Bearer {stack.token('bob@example.com', 'employee')}"}
+    hours = {day: [{"start": "08:00", "end": "18:00"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    bookings = {
+        f"Atlas {TAG}": ({"capacity": 4, "opening_hours": hours}, [(9, 0, 10, 30), (15, 0, 16, 0)]),
+        f"Borealis {TAG}": ({"capacity": 12, "equipment": "Video"}, [(13, 0, 14, 0)]),
+    }
+    for name, (fields, slots) in bookings.items():
+        body = {"name": name, "building": BUILDING, "timezone": VIEWER_ZONE, **fields}
+        created = requests.post(f"{stack.gateway}/rooms", json=body, headers=admin, timeout=10)
+        assert created.status_code == 201, created.text
+        for start_h, start_m, end_h, end_m in slots:
+            booking = {
+                "room_id": created.json()["id"],
+                "start_time": datetime.combine(TOMORROW, time(start_h, start_m), zone).isoformat(),
+                "end_time": datetime.combine(TOMORROW, time(end_h, end_m), zone).isoformat(),
+                "purpose": "Someone else's meeting",
+            }
+            deadline = monotonic() + WAIT_S
+            while (
+                answer := requests.post(f"{stack.gateway}/reservations", json=booking, headers=bob, timeout=10)
+            ).status_code == 422:
+                assert answer.json()["type"].endswith("/unknown-room") and monotonic() < deadline, answer.text
+                sleep(0.1)  # the room_created event is on its way to the booking service
+            assert answer.status_code == 201, answer.text
+
+
 def room_id_of(stack: Stack, headers: dict[str, str], name: str) -> int:
     rooms = requests.get(f"{stack.gateway}/rooms", params={"q": name}, headers=headers, timeout=10).json()["items"]
     (room,) = [r["id"] for r in rooms if r["name"] == name]
     return int(room)
 
 
-ROOM = f"Web Test Room {uuid.uuid4().hex[:6]}"
+TAG = f"web{uuid.uuid4().hex[:6]}"
+ROOM = f"Orion {TAG}"
+BUILDING = f"Building {TAG}"
 TOMORROW = datetime.now(ZoneInfo(VIEWER_ZONE)).date() + timedelta(days=1)

@@ -227,6 +227,20 @@ export function DayView({ user }: { user: User }) {
         Times are in your time zone, {shortZone(zone)} ({formatOffset(grid[0]?.start ?? new Date(), zone)}). Click or
         drag across free time to book; with the keyboard, arrow keys move, Shift+arrow selects and Enter books.
       </p>
+      <ul class="legend" aria-label="Legend">
+        <li>
+          <span class="swatch free" /> Free
+        </li>
+        <li>
+          <span class="swatch busy" /> Booked
+        </li>
+        <li>
+          <span class="swatch mine" /> Yours
+        </li>
+        <li>
+          <span class="swatch closed" /> Closed
+        </li>
+      </ul>
       <p role="status" class="notice">
         {notice}
       </p>
@@ -313,7 +327,7 @@ export function DayView({ user }: { user: User }) {
           </table>
         </div>
       )}
-      <FindFreeRoom zone={zone} date={date} onBook={(room, interval) => setBooking({ room, interval })} />
+      <FindFreeRoom key={date} zone={zone} date={date} onBook={(room, interval) => setBooking({ room, interval })} />
       {booking && (
         <BookingDialog
           room={booking.room}
@@ -366,6 +380,7 @@ function FindFreeRoom({
   const [start, setStart] = useState(`${date}T10:00`);
   const [end, setEnd] = useState(`${date}T11:00`);
   const [capacity, setCapacity] = useState("");
+  const [equipment, setEquipment] = useState("");
   const [found, setFound] = useState<Room[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -385,6 +400,7 @@ function FindFreeRoom({
         start: from.toISOString(),
         end: to.toISOString(),
         min_capacity: capacity,
+        equipment: equipment.replace(/\s+/g, ""),
         per_page: 50,
       });
       setFound(page.items);
@@ -409,6 +425,9 @@ function FindFreeRoom({
         </Field>
         <Field label="Seats at least">
           <input type="number" min={1} value={capacity} onInput={(e) => setCapacity(e.currentTarget.value)} />
+        </Field>
+        <Field label="With equipment">
+          <input type="text" value={equipment} onInput={(e) => setEquipment(e.currentTarget.value)} />
         </Field>
         <button type="submit" disabled={busy}>
           {busy ? "Searching…" : "Search"}
