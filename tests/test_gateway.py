@@ -34,7 +34,7 @@ def test_service_errors_pass_through_as_problems(stack: Stack, admin: dict[str, 
     malformed = {**admin, "Content-Type": "application/json"}
     assert_problem(requests.post(f"{stack.gateway}/rooms", data="{nope", headers=malformed, timeout=10), 400)
     assert_problem(requests.get(f"{stack.gateway}/rooms/abc", headers=admin, timeout=10), 404)
-    assert_problem(requests.get(f"{stack.gateway}/reservations/1", headers=admin, timeout=10), 404)
+    assert_problem(requests.get(f"{stack.gateway}/reservations/9000000000", headers=admin, timeout=10), 404)
 
 
 def test_body_over_one_mebibyte_is_413_problem(stack: Stack, admin: dict[str, str]) -> None:
