@@ -683,9 +683,27 @@ def test_alloy_ships_to_the_chart_loki_with_the_repository_config() -> None:
     env = {e["name"]: e for e in daemonset["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["LOKI_PUSH_URL"]["value"] == f"http://{RELEASE}-loki:3100/loki/api/v1/push"
     assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
-    (role,) = find(manifests, "ClusterRole")
-    assert {r for rule in role["rules"] for r in rule["resources"]} == {"pods", "pods/log"}
-    assert {v for rule in role["rules"] for v in rule["verbs"]} <= {"get", "list", "watch"}
+    # The release's namespace only, by default: a Role, and Alloy told which namespace to watch.
+    assert env["ALLOY_NAMESPACE"]["value"] == NAMESPACE
+    assert not find(manifests, "ClusterRole") and not find(manifests, "ClusterRoleBinding")
+    (role,) = find(manifests, "Role")
+    (binding,) = find(manifests, "RoleBinding")
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == NAMESPACE
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{RELEASE}-alloy"}
+    assert 'names = [sys.env("ALLOY_NAMESPACE")]' in config
+    for check in (role, *find(render_all_namespaces(), "ClusterRole")):
+        assert {r for rule in check["rules"] for r in rule["resources"]} == {"pods", "pods/log"}
+        assert {v for rule in check["rules"] for v in rule["verbs"]} <= {"get", "list", "watch"}
+    everywhere = render_all_namespaces()
+    assert find(everywhere, "ClusterRoleBinding") and not find(everywhere, "Role")
+    (daemonset,) = find(everywhere, "DaemonSet", f"{RELEASE}-alloy")
+    env = {e["name"]: e for e in daemonset["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["ALLOY_NAMESPACE"]["value"] == ""  # every namespace
+
+
+def render_all_namespaces() -> list[Manifest]:
+    monitoring = {**MONITORING["monitoring"], "alloy": {"allNamespaces": True}}
+    return render({**MONITORING, "monitoring": monitoring})
 
 
 def cloudwatch_pods(manifests: Any) -> list[dict[str, Any]]:
