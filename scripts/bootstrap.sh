@@ -239,10 +239,8 @@ main() {
     if ! scripts/quality/install-tools.sh --check; then
         start_job tools scripts/quality/install-tools.sh
     fi
-    # kube-apiserver, kubectl and helm, built from the Go module proxy into .cache/kube (minutes, once).
-    if have go && ! scripts/kube/apiserver.sh build --check; then
-        start_job kube scripts/kube/apiserver.sh build
-    fi
+    # kube-apiserver, kubectl and helm (tests/test_chart_install.py) are built by `make test` beside its
+    # first suites, not here: `make run` does not need them, and the build takes minutes.
     if ! venv_ok || [[ ! -f "${REQ_HASH_FILE}" ]] || [[ "$(requirements_hash)" != "$(cat "${REQ_HASH_FILE}")" ]]; then
         start_job python install_python_requirements
     fi

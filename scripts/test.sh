@@ -27,10 +27,12 @@ lint() {
 started_pg=""
 started_kafka=""
 servers_job=""
+kube_job=""
 suites_ran=""
 cleanup() {
-    # Let a start still in progress finish first, or it would outlive us.
+    # Let a start or a build still in progress finish first, or it would outlive us.
     if [[ -n "${servers_job}" ]]; then wait "${servers_job}" 2>/dev/null || true; fi
+    if [[ -n "${kube_job}" ]]; then wait "${kube_job}" 2>/dev/null || true; fi
     if [[ -n "${started_kafka}" ]]; then scripts/kafka.sh stop "${TEST_DIR}/kafka" || true; fi
     if [[ -n "${started_pg}" ]]; then scripts/postgres.sh stop "${TEST_DIR}/pgdata" || true; fi
     if [[ -n "${suites_ran}" ]]; then summarize; fi
@@ -139,6 +141,14 @@ main() {
     plan_servers
     start_servers &
     servers_job=$!
+    # kube-apiserver, kubectl and helm for the chart install test: built once from the Go module proxy
+    # (minutes) while lint and the first suites run; the test waits for the build's lock.
+    if command -v go >/dev/null 2>&1 && ! scripts/kube/apiserver.sh build --check; then
+        mkdir -p "${REPORTS}"
+        echo "== building kube-apiserver, kubectl and helm in the background (log ${REPORTS}/kube-build.log)"
+        scripts/kube/apiserver.sh build >"${REPORTS}/kube-build.log" 2>&1 &
+        kube_job=$!
+    fi
     lint
     # The web app: built for the gateway (the browser tests use it), then its own checks and unit tests.
     scripts/web.sh build
