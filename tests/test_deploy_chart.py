@@ -760,13 +760,28 @@ def test_cloudwatch_job_runs_the_repository_script_for_the_log_group_and_the_adm
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["command"][:3] == ["/opt/venv/bin/python", "-m", "scripts.monitoring.cloudwatch_setup"]
     assert "--log-group=meeting-room-reservation-system" in container["command"]
+    assert f"--environment={NAMESPACE}" in container["command"]  # no environment given: the namespace
     assert {"--alarm-email=ops@example.com", "--alarm-email=admin@example.com"} <= set(container["command"])
     assert container["image"].startswith("docker.io/meetingroomsystem/backup:")
     script = find(manifests, "ConfigMap", f"{RELEASE}-cloudwatch-setup")[0]["data"]["cloudwatch_setup.py"]
     assert script.rstrip("\n") == copy.rstrip("\n")
     conf = find(manifests, "ConfigMap", f"{RELEASE}-fluent-bit")[0]["data"]["fluent-bit.conf"]
     assert f"Path              /var/log/containers/*_{NAMESPACE}_*.log" in conf
-    assert "log_group_name      meeting-room-reservation-system" in conf and "log_key             log" in conf
+    assert (
+        f"log_group_name      meeting-room-reservation-system/{NAMESPACE}" in conf and "log_key             log" in conf
+    )
+    # Production: its environment in every name, and the topic's subscriptions from values.
+    prod = values_file("values-production.yaml")
+    keys = {"existingSecret": "aws", "enabled": True}
+    manifests = render(
+        {**prod, "monitoring": {**prod["monitoring"], "cloudwatch": {**prod["monitoring"]["cloudwatch"], **keys}}}
+    )
+    (job,) = [j for j in find(manifests, "Job") if "cloudwatch-setup" in j["metadata"]["name"]]
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert "--environment=production" in command and "--subscribe=email:ops@example.com" in command
+    assert not [argument for argument in command if argument.startswith("--alarm-email")]
+    conf = find(manifests, "ConfigMap", f"{RELEASE}-fluent-bit")[0]["data"]["fluent-bit.conf"]
+    assert "log_group_name      meeting-room-reservation-system/production" in conf
     with pytest.raises(helm.HelmError, match="Pod Security"):
         render({**MONITORING, "namespace": {"create": True}})
 
