@@ -638,7 +638,7 @@ def test_grafana_is_provisioned_with_loki_the_dashboards_and_alerts_to_the_admin
     assert files["contact-points.yaml"]["policies"][0]["receiver"] == contact["name"]
     dashboards = find(manifests, "ConfigMap", f"{RELEASE}-grafana-dashboards")[0]["data"]
     titles = {json.loads(text)["title"] for text in dashboards.values()}
-    assert titles == {"Kubernetes Logs", "Service Logs", "Error Tracking"}
+    assert titles == {"Kubernetes Logs", "Service Logs", "Error Tracking", "Operations"}
     (secret,) = [s for s in find(manifests, "Secret") if s["metadata"]["name"] == f"{RELEASE}-grafana"]
     assert len(base64.b64decode(secret["data"]["admin-password"])) >= 32
     (grafana,) = find(manifests, "Deployment", f"{RELEASE}-grafana")

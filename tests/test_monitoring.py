@@ -201,7 +201,12 @@ def emitted(stack: Stack, admin: dict[str, str]) -> dict[str, set[str]]:
 
 def test_every_dashboard_and_rule_file_parses_and_points_at_the_loki_data_source() -> None:
     boards = dashboards()
-    assert {board["title"] for board in boards.values()} == {"Kubernetes Logs", "Service Logs", "Error Tracking"}
+    assert {board["title"] for board in boards.values()} == {
+        "Kubernetes Logs",
+        "Service Logs",
+        "Error Tracking",
+        "Operations",
+    }
     for name, board in boards.items():
         assert board["uid"] and len(board["uid"]) <= 40, name
         ids = [panel["id"] for panel in board["panels"]]
