@@ -325,6 +325,19 @@ def test_an_employee_books_meets_a_conflict_changes_and_cancels(stack: Stack, pa
     assert "This time is taken." in alert.text and span("14:30", "15:30") in alert.text
     page.check("booking-conflict")
     page.button("Cancel", dialog)
+    page.wait(lambda driver: not driver.find_elements(By.XPATH, dialog))
+
+    # A weekly meeting: three occurrences booked as one series.
+    four = datetime.combine(TOMORROW, time(16), zone)
+    borealis = f"Borealis {TAG}"
+    ActionChains(page.driver).click_and_hold(page.cell(borealis, four)).move_to_element(
+        page.cell(borealis, four + timedelta(minutes=30))
+    ).release().perform()
+    page.type("Purpose", "Weekly sync", dialog)
+    Select(page.field("Repeat", dialog)).select_by_value("weekly")
+    page.type("Number of meetings", "3", dialog)
+    page.button("Book", dialog)
+    page.find("//p[@role='status' and contains(., 'Borealis') and contains(., '(3 meetings)')]")
 
     # My reservations: change the time, then cancel with a confirmation.
     page.click("//a[normalize-space()='My reservations']")
@@ -349,7 +362,8 @@ def test_an_employee_books_meets_a_conflict_changes_and_cancels(stack: Stack, pa
     page.check("cancel-confirmation")
     page.button("Yes, cancel it", dialog)
     page.notice("Cancelled")
-    page.find("//p[normalize-space()='You have no upcoming reservations.']")
+    page.wait(lambda driver: not driver.find_elements(By.XPATH, "//li[contains(., 'Planning')]"))
+    assert len(page.driver.find_elements(By.XPATH, "//li[contains(., 'Weekly sync')]")) == 3
 
     # Phone width: the day view still works (the grid scrolls sideways).
     page.driver.set_window_size(390, 844)
