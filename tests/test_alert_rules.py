@@ -1,7 +1,8 @@
 """The Prometheus alert rules (helm/files/prometheus/alerts.yaml) under promtool, Debian's `prometheus` package.
 
-tests/prometheus/alerts-test.yaml feeds each alert series that show its failure and then the recovery; every
-alert must be seen firing and cleared there, and every metric a rule reads must be one our code exports.
+tests/prometheus/*-test.yaml feed each alert series that show its failure and then the recovery (the backup and
+drill alerts in a file evaluated hourly, so days of series stay cheap); every alert must be seen firing and
+cleared there, and every metric a rule reads must be one our code exports.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "helm" / "files" / "prometheus" / "alerts.yaml"
-TESTS = ROOT / "tests" / "prometheus" / "alerts-test.yaml"
+TESTS = sorted((ROOT / "tests" / "prometheus").glob("*-test.yaml"))
 # Where each exported metric is defined: servicekit (web, relay, consumer) and the backup's report.
 SOURCES = [*(ROOT / "libs" / "servicekit" / "servicekit").glob("*.py"), ROOT / "scripts" / "backup" / "report.py"]
 
@@ -39,13 +40,15 @@ def alerts() -> list[dict[str, Any]]:
 def test_the_rules_are_valid_and_pass_their_unit_tests() -> None:
     checked = run("check", "rules", str(RULES), cwd=ROOT)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    tested = run("test", "rules", TESTS.name, cwd=TESTS.parent)
-    assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
+    assert len(TESTS) == 2
+    tested = run("test", "rules", *(path.name for path in TESTS), cwd=TESTS[0].parent)
+    assert tested.returncode == 0 and tested.stdout.count("SUCCESS") == len(TESTS), tested.stdout + tested.stderr
 
 
 def test_every_alert_is_seen_firing_and_clearing() -> None:
     seen: dict[str, set[str]] = {}
-    for case in yaml.safe_load(TESTS.read_text())["tests"]:
+    cases = [case for path in TESTS for case in yaml.safe_load(path.read_text())["tests"]]
+    for case in cases:
         for check in case["alert_rule_test"]:
             seen.setdefault(check["alertname"], set()).add("fires" if check["exp_alerts"] else "clears")
     names = {rule["alert"] for rule in alerts()}
@@ -71,8 +74,8 @@ def test_promtool_catches_an_alert_that_no_longer_fires(tmp_path: Path) -> None:
     )
     assert broken != RULES.read_text()
     (tmp_path / "alerts.yaml").write_text(broken)
-    tests = TESTS.read_text().replace("../../helm/files/prometheus/alerts.yaml", "alerts.yaml")
-    (tmp_path / "alerts-test.yaml").write_text(tests)
+    tests = (TESTS[0].parent / "alerts-test.yaml").read_text()
+    (tmp_path / "alerts-test.yaml").write_text(tests.replace("../../helm/files/prometheus/alerts.yaml", "alerts.yaml"))
     result = run("test", "rules", "alerts-test.yaml", cwd=tmp_path)
     assert result.returncode != 0 and "OutboxNotDraining" in result.stdout + result.stderr
 
