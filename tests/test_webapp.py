@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -104,7 +105,16 @@ class Page:
         return self.wait(expected_conditions.visibility_of_element_located((By.XPATH, xpath)))  # type: ignore[no-any-return]
 
     def click(self, xpath: str) -> None:
-        self.wait(expected_conditions.element_to_be_clickable((By.XPATH, xpath))).click()
+        """Click once the element is clickable; again if the page re-rendered it meanwhile."""
+
+        def clicked(driver: webdriver.Chrome) -> bool:
+            try:
+                expected_conditions.element_to_be_clickable((By.XPATH, xpath))(driver).click()  # type: ignore[union-attr]
+            except (StaleElementReferenceException, AttributeError):
+                return False
+            return True
+
+        self.wait(clicked)
 
     def button(self, text: str, within: str = "") -> None:
         self.click(f"{within}//button[normalize-space()={quote(text)}]")
@@ -362,8 +372,13 @@ def test_an_employee_books_meets_a_conflict_changes_and_cancels(stack: Stack, pa
     page.check("cancel-confirmation")
     page.button("Yes, cancel it", dialog)
     page.notice("Cancelled")
-    page.wait(lambda driver: not driver.find_elements(By.XPATH, "//li[contains(., 'Planning')]"))
-    assert len(page.driver.find_elements(By.XPATH, "//li[contains(., 'Weekly sync')]")) == 3
+    # The list reloads: the cancelled one gone, the series' three still there.
+    page.wait(
+        lambda driver: (
+            not driver.find_elements(By.XPATH, "//li[contains(., 'Planning')]")
+            and len(driver.find_elements(By.XPATH, "//li[contains(., 'Weekly sync')]")) == 3
+        )
+    )
 
     # Phone width: the day view still works (the grid scrolls sideways).
     page.driver.set_window_size(390, 844)

@@ -108,9 +108,12 @@ export function DayView({ user }: { user: User }) {
   const dragging = useRef(false);
   const grid = useMemo(() => cells(date, zone), [date, zone]);
 
+  // Another day or other filters start from "loading"; a reload after a booking keeps the grid (and the
+  // keyboard focus in it) in place until the new one arrives.
+  useEffect(() => setRows(null), [date, zone, filters]);
+
   useEffect(() => {
     let current = true;
-    setRows(null);
     setError(null);
     loadRows(date, zone, filters).then(
       (loaded) => current && setRows(loaded),

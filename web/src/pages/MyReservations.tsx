@@ -19,9 +19,11 @@ export function MyReservations() {
   const [cancelling, setCancelling] = useState<Reservation | null>(null);
   const [notice, setNotice] = useState("");
 
+  // A new tab starts from "loading"; a reload after a change keeps the list in place until it arrives.
+  useEffect(() => setItems(null), [tab]);
+
   useEffect(() => {
     let current = true;
-    setItems(null);
     setError(null);
     const now = new Date().toISOString();
     Promise.all([
