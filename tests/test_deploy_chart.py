@@ -351,6 +351,7 @@ def test_secret_values_come_from_values() -> None:
         "secrets": {
             "jwtSigningKey": "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n",
             "databasePasswords": {"userService": "pw-u", "roomService": "pw-r", "reservationService": "pw-x"},
+            "calendarFeedKey": "feed-key-of-at-least-thirty-two-chars",
         },
         "googleOAuth": {"clientId": "id-123", "clientSecret": "s3cret"},
         "postgresql": {"auth": {"postgresPassword": "pg-admin"}},
@@ -361,6 +362,7 @@ def test_secret_values_come_from_values() -> None:
         "user-db-password": "pw-u",
         "room-db-password": "pw-r",
         "reservation-db-password": "pw-x",
+        "calendar-feed-key": "feed-key-of-at-least-thirty-two-chars",
     }
     assert data[f"{RELEASE}-google-oauth"] == {"client-id": "id-123", "client-secret": "s3cret"}
     assert data[f"{RELEASE}-postgresql"] == {"postgres-password": "pg-admin"}

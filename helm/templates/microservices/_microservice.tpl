@@ -34,6 +34,9 @@ Call with (dict "root" $ "id" "user"|"room"|"reservation").
 {{- with $values.maxUpcomingReservations -}}
 {{- $_ := set $config "MAX_UPCOMING_RESERVATIONS" (. | toString) -}}
 {{- end -}}
+{{- with $root.Values.config.publicBaseUrl -}}
+{{- $_ := set $config "PUBLIC_BASE_URL" . -}}
+{{- end -}}
 {{- end -}}
 {{- range $key, $value := $values.env -}}
 {{- $_ := set $config $key ($value | toString) -}}
@@ -249,6 +252,14 @@ spec:
                   name: {{ include "mrs.googleSecretName" .root }}
                   key: {{ .root.Values.googleOAuth.secretKeys.clientSecret }}
             {{- end }}
+            {{- end }}
+            {{- if eq .svc.name "reservation-service" }}
+            - name: CALENDAR_FEED_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "mrs.secretName" .root }}
+                  key: {{ .root.Values.secrets.secretKeys.calendarFeedKey }}
+                  optional: true
             {{- end }}
           ports:
             - {name: http, containerPort: {{ .svc.port }}, protocol: TCP}

@@ -115,6 +115,7 @@ def _install_request_context(app: Flask, redacted_prefixes: tuple[str, ...] = ()
                 extra={
                     "method": request.method,
                     "path": loggable_path(request.path, redacted_prefixes),
+                    "route": request.url_rule.rule if request.url_rule is not None else None,
                     "status": response.status_code,
                     "duration_ms": duration_ms,
                 },
