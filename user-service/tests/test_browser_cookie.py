@@ -142,6 +142,11 @@ def test_refresh_without_body_or_cookie_is_401(client: FlaskClient) -> None:
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+def test_logout_without_a_cookie_is_fine_but_still_needs_the_header(client: FlaskClient) -> None:
+    assert client.post("/auth/logout", headers=FETCH).status_code == 204
+    assert client.post("/auth/logout", headers={"Content-Type": "application/json"}).status_code == 403
+
+
 def test_logout_with_the_cookie_revokes_the_family_and_clears_it(client: FlaskClient, pair: Any) -> None:
     token = pair()["refresh_token"]
     response = client.post("/auth/logout", headers=with_cookie(client, token, **FETCH))

@@ -78,11 +78,14 @@ def clear_cookie(response: Response) -> None:
     response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="Strict")
 
 
-def cookie_token(request: Request) -> str:
-    """The refresh token of a body-less request: from the cookie, and only with the CSRF header."""
+def cookie_token(request: Request, *, required: bool = True) -> str:
+    """The refresh token of a body-less request: from the cookie, and only with the CSRF header. Without a
+    cookie: 401 where one is required, else an empty string (signing out twice is fine)."""
     if request.headers.get(CSRF_HEADER) != CSRF_VALUE:
         raise Problem(403, f"Requests that use the sign-in cookie need the header {CSRF_HEADER}: {CSRF_VALUE}.")
     token = request.cookies.get(COOKIE, "")
-    if not token or len(token) > 200:
+    if len(token) > 200:
+        token = ""
+    if not token and required:
         raise unauthorized("There is no sign-in cookie; sign in again.", token_given=False)
     return token

@@ -121,14 +121,14 @@ def callback() -> ResponseReturnValue:
     return response
 
 
-def _refresh_token_of(body: dict[str, str]) -> tuple[str, bool]:
+def _refresh_token_of(body: dict[str, str], *, cookie_required: bool = True) -> tuple[str, bool]:
     """The token and whether it came from the cookie: a JSON body names it, a request without one uses
     the cookie of a browser sign-in."""
     if request.get_data(cache=True):
         if "refresh_token" not in body:
             raise validation_problem([{"field": "refresh_token", "message": "Missing data for required field."}])
         return body["refresh_token"], False
-    return browser.cookie_token(request), True
+    return browser.cookie_token(request, required=cookie_required), True
 
 
 @blp.post("/refresh")
@@ -161,10 +161,11 @@ def refresh(body: dict[str, str]) -> ResponseReturnValue:
 def logout(body: dict[str, str]) -> ResponseReturnValue:
     """Revoke a refresh token and every token rotated from the same sign-in (without a body: the cookie's,
     which is then cleared)."""
-    token, from_cookie = _refresh_token_of(body)
-    session = current_session()
-    tokens.logout(session, token)
-    session.commit()
+    token, from_cookie = _refresh_token_of(body, cookie_required=False)
+    if token:
+        session = current_session()
+        tokens.logout(session, token)
+        session.commit()
     response = Response(status=204)
     if from_cookie:
         browser.clear_cookie(response)
