@@ -71,7 +71,7 @@ def query(stack: Stack, service: str, sql: str, **params: Any) -> Any:
         engine.dispose()
 
 
-def eventually(check: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
+def eventually(check: Callable[[], bool], what: str, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         assert time.monotonic() < deadline, f"not in {timeout_s} s: {what}"
