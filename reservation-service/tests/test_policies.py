@@ -278,3 +278,18 @@ def test_bookings_racing_into_each_other_s_buffers_never_overlap(
         ).all()
     assert len(ranges) == statuses.count(201)
     assert all(earlier[1] <= later[0] for earlier, later in itertools.pairwise(ranges)), ranges
+
+
+def test_windows_of_centuries_are_answered_without_walking_their_days(
+    client: FlaskClient, employee: dict[str, str], apply_event: ApplyEvent
+) -> None:
+    apply_event(room_event(1, opening_hours=WEEKDAYS_8_TO_18))
+    always = {day: [{"start": "00:00", "end": "24:00"}] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    apply_event(room_event(2, opening_hours=always))
+    apply_event(room_event(3))
+    query = {"start": "1971-01-01T00:00:00Z", "end": "8999-12-31T00:00:00Z"}
+    found = client.get("/availability/rooms", query_string=query, headers=employee)
+    assert found.status_code == 200, found.get_json()
+    assert [room["id"] for room in found.get_json()["items"]] == [2, 3]
+    booked = post(client, employee, "2030-04-01T08:00:00Z", "8999-04-01T09:00:00Z")
+    assert_policy_violation(booked, "end_time", "start_time")

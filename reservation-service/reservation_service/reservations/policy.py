@@ -27,6 +27,10 @@ class Limits:
     max_hours: int
     max_upcoming: int | None = None
 
+    def quota_applies(self, user: Principal) -> bool:
+        """A user's bookings must then take turns (check_quota counts under that user's exclusive lock)."""
+        return self.max_upcoming is not None and not user.is_admin
+
 
 def _instant(day: date, clock: str, zone: ZoneInfo) -> datetime:
     hours, minutes = (int(part) for part in clock.split(":"))
@@ -54,9 +58,18 @@ def open_intervals(room: RoomReplica, start: datetime, end: datetime) -> list[In
     return joined
 
 
+ALWAYS = [{"start": "00:00", "end": "24:00"}]
+
+
 def is_open(room: RoomReplica, start: datetime, end: datetime) -> bool:
-    intervals = open_intervals(room, start, end)
-    return intervals is None or any(opens <= start and end <= closes for opens, closes in intervals)
+    if room.opening_hours is None or all(room.opening_hours.get(day) == ALWAYS for day in WEEKDAYS):
+        return True
+    # A room closed at some moment of the week cannot be open for more than a week on end: answered without
+    # walking the days of a window that may span centuries.
+    if end - start > timedelta(days=8):
+        return False
+    intervals = open_intervals(room, start, end) or []
+    return any(opens <= start and end <= closes for opens, closes in intervals)
 
 
 def policy_errors(room: RoomReplica, start: datetime, end: datetime, *, now: datetime, limits: Limits) -> list[Any]:

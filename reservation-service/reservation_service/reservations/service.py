@@ -127,7 +127,7 @@ def create_reservation(
     rules.check_window(window, now=now)
     check_policy(room, window.start, window.end, now=now, limits=limits)
     rules.check_capacity(reservation_in["attendees"], room)
-    hold_for_booking(session, user.user_id, exclusive=limits.max_upcoming is not None and not user.is_admin)
+    hold_for_booking(session, user.user_id, exclusive=limits.quota_applies(user))
     check_quota(session, user, limits=limits, now=now)
     return book(session, room=room, window=window, values=reservation_in, user=user), room
 

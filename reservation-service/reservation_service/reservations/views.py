@@ -24,7 +24,7 @@ blp = Blueprint("reservations", __name__, url_prefix="/reservations", descriptio
 ReservationPage = page_envelope_schema(ReservationRead, "ReservationPage")
 
 
-def _limits() -> Limits:
+def current_limits() -> Limits:
     return current_app.extensions["reservation_settings"].limits  # type: ignore[no-any-return]
 
 
@@ -47,7 +47,7 @@ def create_reservation(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     """Book a room."""
     session = current_session()
     reservation, room = service.create_reservation(
-        session, reservation_in=body, user=current_principal(), limits=_limits()
+        session, reservation_in=body, user=current_principal(), limits=current_limits()
     )
     session.commit()
     location = url_for("reservations.get_reservation", reservation_id=reservation.id)
@@ -74,7 +74,7 @@ def update_reservation(body: dict[str, Any], reservation_id: int) -> dict[str, A
     """Change a reservation (PUT and PATCH both take any subset of the fields); every rule is checked again."""
     session = current_session()
     reservation, room = service.update_reservation(
-        session, reservation_id=reservation_id, changes=body, user=current_principal(), limits=_limits()
+        session, reservation_id=reservation_id, changes=body, user=current_principal(), limits=current_limits()
     )
     session.commit()
     return service.to_dict(reservation, room.timezone)

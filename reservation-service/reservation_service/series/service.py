@@ -68,7 +68,7 @@ def create_series(
     broken = {index: errors for index, errors in broken.items() if errors}
     if broken and (fail or len(broken) == len(windows)):
         raise _policy_problem(windows, broken, room.timezone)
-    hold_for_booking(session, user.user_id, exclusive=limits.max_upcoming is not None and not user.is_admin)
+    hold_for_booking(session, user.user_id, exclusive=limits.quota_applies(user))
     series = ReservationSeries(
         room_id=room.id,
         user_id=user.user_id,

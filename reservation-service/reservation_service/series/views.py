@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_smorest import Blueprint
 
-from reservation_service.reservations.policy import Limits
+from reservation_service.reservations.views import current_limits
 from reservation_service.series import service
 from reservation_service.series.models import SeriesCancelQuery, SeriesCreate, SeriesRead, SeriesUpdate
 from servicekit.auth import current_principal
@@ -15,10 +15,6 @@ from servicekit.db import current_session
 from servicekit.schemas import ProblemSchema
 
 blp = Blueprint("series", __name__, url_prefix="/reservation-series", description="Recurring meetings")
-
-
-def _limits() -> Limits:
-    return current_app.extensions["reservation_settings"].limits  # type: ignore[no-any-return]
 
 
 @blp.post("")
@@ -31,7 +27,9 @@ def _limits() -> Limits:
 def create_series(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Book a recurring meeting: every occurrence an ordinary reservation."""
     session = current_session()
-    series, room, booked = service.create_series(session, series_in=body, user=current_principal(), limits=_limits())
+    series, room, booked = service.create_series(
+        session, series_in=body, user=current_principal(), limits=current_limits()
+    )
     session.commit()
     location = url_for("series.get_series", series_id=series.id)
     return service.to_dict(series, room.timezone, booked), {"Location": location}
