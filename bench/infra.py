@@ -1,7 +1,7 @@
 """The benchmark's own PostgreSQL (durable) and Kafka on ports of its own, and the whole stack on top of them.
 
 Everything is started with the project's own machinery (scripts/postgres.sh, scripts/kafka.sh,
-tests/harness.Stack) and stopped again in `close()`, whatever happened before.
+devstack/harness.Stack) and stopped again in `close()`, whatever happened before.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Any
 import psycopg2
 import psycopg2.extensions
 
+from devstack.harness import PROCESS_NAMES, Stack
 from devstack.stack import ROOT, SERVICES, StackConfig
 from servicekit.testing import free_port
-from tests.harness import PROCESS_NAMES, Stack
 
 BENCH_DIR = ROOT / ".dev" / "bench"
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))

@@ -16,7 +16,7 @@ from bench.infra import Infra
 from bench.loadgen import percentile, run_load
 from bench.phases import Plan, _booking, _delete_and_wait
 from bench.workload import Workload
-from tests.harness import Stack
+from devstack.harness import Stack
 
 CONSUMER = "reservation-consumer"
 MODES: dict[str, dict[str, str]] = {"static": {"CONSUMER_GROUP_INSTANCE_ID": "bench-consumer"}, "dynamic": {}}

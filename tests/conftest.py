@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.harness import Stack, running_stack, system_stack_config
+from devstack.harness import Stack, running_stack, system_stack_config
 from tests.logcheck import problems_in, server_errors_in
 
 

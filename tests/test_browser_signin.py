@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.harness import Stack
+from devstack.harness import Stack
 from tests.test_signin import base
 
 CHROMIUM = "/usr/bin/chromium"

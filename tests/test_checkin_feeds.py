@@ -13,7 +13,7 @@ import pytest
 import requests
 from icalendar import Calendar
 
-from tests.harness import Stack
+from devstack.harness import Stack
 from tests.test_slice import book_when_known, create_room
 
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
+from devstack.harness import moto_server
 from scripts.monitoring import cloudwatch_setup
-from tests.harness import moto_server
 
 GROUP = "meeting-room-reservation-system"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from devstack.harness import Stack, running_stack, system_stack_config
 from devstack.stack import ROOT
 from servicekit.testing import free_port
-from tests.harness import Stack, running_stack, system_stack_config
 
 POSTGRES = str(ROOT / "scripts" / "postgres.sh")
 

@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 from kafka import KafkaConsumer
 
+from devstack.harness import Stack, running_stack, system_stack_config
 from devstack.stack import ROOT
 from servicekit.settings import sqlalchemy_url
 from servicekit.testing import free_port, unique_name
-from tests.harness import Stack, running_stack, system_stack_config
 from tests.test_slice import book, book_when_known, create_room
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Stack, running_stack, system_stack_config
+from devstack.harness import Stack, running_stack, system_stack_config
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 # Checks that cannot hold by design, each with its reason:

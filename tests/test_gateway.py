@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.harness import SERVICES, Stack
+from devstack.harness import SERVICES, Stack
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
 

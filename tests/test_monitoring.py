@@ -23,8 +23,8 @@ import pytest
 import requests
 import yaml
 
+from devstack.harness import Stack
 from servicekit.logs import ContextFilter, json_formatter
-from tests.harness import Stack
 from tests.logcheck import emitted_fields
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ import requests
 from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.harness import Stack
+from devstack.harness import Stack
 
 T = TypeVar("T")
 

@@ -13,8 +13,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from devstack.harness import Stack, running_stack, system_stack_config
 from servicekit.settings import sqlalchemy_url
-from tests.harness import Stack, running_stack, system_stack_config
 from tests.test_event_faults import eventually, new_rooms, replicated
 from tests.test_slice import book_when_known, create_room, slot
 

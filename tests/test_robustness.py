@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.harness import Stack
+from devstack.harness import Stack
 from tests.test_slice import book_when_known, create_room
 
 # Raw JSON texts, sent byte for byte (requests' json= would refuse or re-encode some of them).

@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from tests.harness import Stack
+from devstack.harness import Stack
 from tests.test_slice import book_when_known, create_room, slot
 
 

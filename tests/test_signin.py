@@ -9,8 +9,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from devstack.harness import Stack
 from servicekit.settings import sqlalchemy_url
-from tests.harness import Stack
 
 
 def base(stack: Stack) -> str:

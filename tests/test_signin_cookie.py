@@ -7,7 +7,7 @@ from http.cookies import SimpleCookie
 import pytest
 import requests
 
-from tests.harness import Stack
+from devstack.harness import Stack
 from tests.test_signin import authorize, base
 
 FETCH = {"X-Requested-With": "fetch", "Content-Type": "application/json"}

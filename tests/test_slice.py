@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from tests.harness import Stack
+from devstack.harness import Stack
 
 
 def slot(day_offset: int, hour: int, hours: int = 1) -> tuple[str, str]:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from devstack.harness import Stack
 from servicekit.testing import TestKeys, forgeries
-from tests.harness import Stack
 from tests.test_slice import book, create_room
 
 PROTECTED = ["/users/profile", "/admin/users", "/rooms", "/reservations", "/availability/rooms"]

@@ -26,8 +26,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from devstack.harness import Stack
 from devstack.stack import ROOT
-from tests.harness import Stack
 from tests.test_browser_signin import CHROMEDRIVER, CHROMIUM
 from tests.test_signin import base
 

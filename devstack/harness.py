@@ -1,4 +1,4 @@
-"""A whole stack for system tests: real processes on free ports, each startable, stoppable and killable."""
+"""A whole stack on free ports, for the system tests and the benchmark: each process startable, stoppable, killable."""
 
 from __future__ import annotations
 
