@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reservation_service.reservations.policy import Limits
-from servicekit.settings import ConfigError, Env, ServiceSettings
+from servicekit.settings import ApiSettings, ConfigError, Env
 
 SERVICE_NAME = "reservation-service"
 
 
 @dataclass(frozen=True)
-class Settings:
-    service: ServiceSettings
-    jwks_url: str
-    max_reservation_hours: int
+class Settings(ApiSettings):
+    max_reservation_hours: int = 12
     # Confirmed reservations that have not ended, per user (admins exempt); None: no limit.
     max_upcoming_reservations: int | None = None
     # The server-side key calendar feed secrets are derived from (at least 32 characters); feeds are off
@@ -26,8 +24,7 @@ class Settings:
     def from_env(cls, env: Env | None = None) -> Settings:
         env = env or Env()
         return cls(
-            service=ServiceSettings.from_env(SERVICE_NAME, env),
-            jwks_url=env.text("JWKS_URL"),
+            **cls.common_from_env(SERVICE_NAME, env),  # type: ignore[arg-type]
             max_reservation_hours=env.integer("MAX_RESERVATION_HOURS", 12, minimum=1),
             max_upcoming_reservations=(
                 env.integer("MAX_UPCOMING_RESERVATIONS", minimum=1)

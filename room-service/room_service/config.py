@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from servicekit.settings import Env, ServiceSettings
+from servicekit.settings import ApiSettings, Env
 
 SERVICE_NAME = "room-service"
 
 
 @dataclass(frozen=True)
-class Settings:
-    service: ServiceSettings
-    jwks_url: str
+class Settings(ApiSettings):
     # The booking horizon a new room gets when its creator names none (the contract's default: a year).
     default_max_days_ahead: int = 365
 
@@ -20,7 +18,6 @@ class Settings:
     def from_env(cls, env: Env | None = None) -> Settings:
         env = env or Env()
         return cls(
-            service=ServiceSettings.from_env(SERVICE_NAME, env),
-            jwks_url=env.text("JWKS_URL"),
+            **cls.common_from_env(SERVICE_NAME, env),  # type: ignore[arg-type]
             default_max_days_ahead=env.integer("DEFAULT_MAX_DAYS_AHEAD", 365, minimum=1),
         )

@@ -21,16 +21,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     keys = SigningKeys.from_pem(settings.signing_key_pem, settings.previous_public_keys_pem)
     verifier = TokenVerifier(keys, issuer=settings.service.jwt_issuer, audience=settings.service.jwt_audience)
+    public = ("/auth/", "/.well-known/")
     app, api = create_service_app(
-        ServiceApp(
-            name=settings.service.service_name,
-            title="User service",
-            settings=settings.service,
-            migrations_dir=MIGRATIONS_DIR,
-            verifier=verifier,
-            public_prefixes=("/auth/", "/.well-known/"),
-        ),
-        __name__,
+        ServiceApp("User service", settings.service, MIGRATIONS_DIR, verifier, public_prefixes=public), __name__
     )
     install_account_check(app)
     init_oauth(app, settings)

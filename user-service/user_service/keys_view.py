@@ -6,9 +6,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask import current_app
-from flask_smorest import Blueprint
 
-blp = Blueprint("keys", __name__, description="Token signing keys")
+from servicekit.openapi import ProblemBlueprint
+
+blp = ProblemBlueprint("keys", __name__, description="Token signing keys")
 
 
 class JWKSet(ma.Schema):

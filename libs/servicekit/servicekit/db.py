@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, Session, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -33,3 +35,20 @@ def utcnow() -> datetime:
 def current_session() -> Session:
     """The request's session (Flask-SQLAlchemy scopes it to the app context)."""
     return db.session()
+
+
+class Versioned:
+    """An aggregate's version: 1 when created, one more with every change its events announce."""
+
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+def contains(text: str, *columns: sa.ColumnElement[Any] | InstrumentedAttribute[Any]) -> sa.ColumnElement[bool]:
+    """Any of the columns holds `text`, ignoring case; its own % and _ are taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.or_(*(column.ilike(f"%{escaped}%", escape="\\") for column in columns))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -56,6 +58,31 @@ def add_event(
     event = OutboxEvent(event_id=event_id, topic=topic, key=str(aggregate_id), event_type=event_type, payload=payload)
     session.add(event)
     return event
+
+
+@dataclass(frozen=True)
+class EventStream:
+    """Where a service announces the changes to one kind of aggregate: who says it, on which topic."""
+
+    producer: str
+    topic: str
+
+    def publish(
+        self,
+        session: Session,
+        aggregate: Aggregate,
+        event_type: str,
+        data: Callable[[], dict[str, Any]],
+        *,
+        flush: bool = True,
+    ) -> OutboxEvent:
+        """Stage the event for the change just made; `data` is read after the flush (ids and defaults set).
+        Without `flush` (a row about to be deleted), the event describes the object as it is in memory."""
+        if flush:
+            session.flush()
+        return add_event(
+            session, producer=self.producer, topic=self.topic, event_type=event_type, aggregate=aggregate, data=data()
+        )
 
 
 def create_outbox_table(op: Operations) -> None:

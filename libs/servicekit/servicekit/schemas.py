@@ -44,3 +44,21 @@ class Integer(ma.fields.Integer):
         if isinstance(value, str) and not _ASCII_INTEGER.fullmatch(value.strip()):
             raise self.make_error("invalid", input=value)
         return super()._validated(value)  # type: ignore[no-any-return]
+
+
+def not_blank(value: str) -> None:
+    """A validator: text with something besides white space."""
+    if not value.strip():
+        raise ma.ValidationError("Must not be blank.")
+
+
+class PartialUpdate(StrictSchema):
+    """A PUT or PATCH body: any non-empty subset of the writable fields (read-only ones named in a 422)."""
+
+    min_properties = 1  # documented as minProperties (servicekit.openapi)
+
+    @ma.validates_schema
+    def _something_to_update(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            writable = [name for name, field in self.load_fields.items() if not field.metadata.get("readOnly")]
+            raise ma.ValidationError(f"Nothing to update: give at least one of {', '.join(writable)}.")

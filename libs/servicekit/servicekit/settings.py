@@ -122,3 +122,15 @@ class ServiceSettings:
             "pool_timeout": 10,
             "connect_args": {"options": f"-c statement_timeout={self.db_statement_timeout_ms}", "connect_timeout": 5},
         }
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """A service that accepts the user service's access tokens: its common settings and where the keys are."""
+
+    service: ServiceSettings
+    jwks_url: str
+
+    @staticmethod
+    def common_from_env(service_name: str, env: Env) -> dict[str, object]:
+        return {"service": ServiceSettings.from_env(service_name, env), "jwks_url": env.text("JWKS_URL")}

@@ -7,7 +7,8 @@ import logging
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +21,16 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from servicekit import openapi
-from servicekit.auth import TokenVerifier, install_authentication
+from servicekit.auth import TokenVerifier, install_authentication, jwks_verifier
 from servicekit.context import clean_request_id, request_id_var, user_id_var
 from servicekit.converters import IdConverter
 from servicekit.db import db
 from servicekit.docs import docs_blueprint
 from servicekit.health import register_health
 from servicekit.metrics import install_metrics
-from servicekit.openapi import SchemaRulesPlugin
 from servicekit.problems import Problem, register_problem_handlers, validation_problem
 from servicekit.schemas import ProblemSchema
-from servicekit.settings import ServiceSettings
+from servicekit.settings import ApiSettings, ServiceSettings
 
 log = logging.getLogger("servicekit.request")
 
@@ -39,52 +39,56 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 @dataclass
 class ServiceApp:
-    name: str
     title: str
-    settings: ServiceSettings
+    settings: ServiceSettings | ApiSettings
     migrations_dir: Path
-    verifier: TokenVerifier
+    # The user service verifies with its own keys; the others fetch the user service's (ApiSettings.jwks_url).
+    verifier: TokenVerifier | None = None
     public_prefixes: Iterable[str] = ()
     # Paths whose rest is a credential (a calendar feed's secret): logged as the prefix and "[redacted]".
     redacted_prefixes: tuple[str, ...] = ()
-    extra_config: dict[str, Any] = field(default_factory=dict)
 
 
 def create_service_app(spec: ServiceApp, import_name: str) -> tuple[Flask, Api]:
+    settings = spec.settings.service if isinstance(spec.settings, ApiSettings) else spec.settings
+    verifier = spec.verifier or _jwks_verifier(spec.settings)
     app = Flask(import_name)
     app.json = JSONProvider(app)
     app.url_map.converters["id"] = IdConverter
     # One trusted proxy (the gateway) in front of us.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
     app.config.update(
-        SQLALCHEMY_DATABASE_URI=spec.settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=spec.settings.engine_options(),
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=settings.engine_options(),
         API_TITLE=spec.title,
         API_VERSION="1.0.0",
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        **spec.extra_config,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db.init_app(app)
     api = ServiceApi(app, spec_kwargs={"servers": [{"url": "/"}]})
-    schema_rules = SchemaRulesPlugin()
-    schema_rules.init_spec(api.spec)
-    api.spec.plugins = [*api.spec.plugins, schema_rules]
-    openapi.install(app)
+    openapi.install(api.spec, api.ma_plugin)
     api.register_converter(IdConverter, lambda _: {"type": "integer", "format": "int64", "minimum": 1})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     register_problem_handlers(app)
     _install_request_context(app, spec.redacted_prefixes)
-    install_authentication(app, spec.verifier, spec.public_prefixes)
+    install_authentication(app, verifier, spec.public_prefixes)
     _install_json_body_check(app)
     _install_body_check(app)
     register_health(app, spec.migrations_dir)
     install_metrics(app)
     app.register_blueprint(docs_blueprint(spec.title))
     return app, api
+
+
+def _jwks_verifier(settings: ServiceSettings | ApiSettings) -> TokenVerifier:
+    if not isinstance(settings, ApiSettings):
+        raise TypeError("without a verifier of its own, a service needs ApiSettings (the JWKS URL)")
+    service = settings.service
+    return jwks_verifier(settings.jwks_url, issuer=service.jwt_issuer, audience=service.jwt_audience)
 
 
 def loggable_path(path: str, redacted_prefixes: tuple[str, ...]) -> str:
@@ -171,6 +175,13 @@ class ServiceApi(Api):  # type: ignore[misc]
 
     def _register_error_handlers(self) -> None:
         return None
+
+    def _register_responses(self) -> None:
+        """flask-smorest's shared error responses, as problem+json."""
+        for status in HTTPStatus:
+            if status >= 400:
+                self.spec.components.response(status.name, openapi.problem_response(status.phrase), lazy=True)
+        self.spec.components.response("DEFAULT_ERROR", openapi.problem_response("Default error response"), lazy=True)
 
 
 def read_json_body() -> Any:

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from reservation_service.availability import service
 from reservation_service.availability.schemas import DayAvailability, DayQuery, FreeRoom, FreeRoomsQuery
 from servicekit.auth import current_principal
 from servicekit.db import current_session
+from servicekit.openapi import ProblemBlueprint
 from servicekit.pagination import page_envelope_schema
-from servicekit.schemas import ProblemSchema
 
-blp = Blueprint("availability", __name__, url_prefix="/availability", description="Free and busy times")
+blp = ProblemBlueprint("availability", __name__, url_prefix="/availability", description="Free and busy times")
 FreeRoomPage = page_envelope_schema(FreeRoom, "FreeRoomPage")
 
 
 @blp.get("")
 @blp.arguments(DayQuery, location="query")
 @blp.response(200, DayAvailability)
-@blp.alt_response(404, schema=ProblemSchema, description="No such room.")
-@blp.alt_response(422, schema=ProblemSchema, description="Missing or malformed `room_id` or `date`.")
+@blp.problems((404, "No such room."), (422, "Missing or malformed `room_id` or `date`."))
 def day(query: dict[str, Any]) -> dict[str, Any]:
     """A room's booked and free intervals over one local day (23 or 25 hours on daylight-saving days)."""
     return service.day_availability(
@@ -32,7 +29,7 @@ def day(query: dict[str, Any]) -> dict[str, Any]:
 @blp.get("/rooms")
 @blp.arguments(FreeRoomsQuery, location="query")
 @blp.response(200, FreeRoomPage)
-@blp.alt_response(422, schema=ProblemSchema, description="`start`/`end` missing, without offset, or out of order.")
+@blp.problems((422, "`start`/`end` missing, without offset, or out of order."))
 def free_rooms(query: dict[str, Any]) -> dict[str, Any]:
     """The active rooms free for the whole window, by id."""
     return service.free_rooms(current_session(), **query)

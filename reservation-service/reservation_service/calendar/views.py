@@ -7,7 +7,6 @@ import hashlib
 
 import marshmallow as ma
 from flask import Response, current_app, request
-from flask_smorest import Blueprint
 
 from reservation_service.calendar import ics, secrets
 from reservation_service.reservations import service as reservations
@@ -15,10 +14,10 @@ from reservation_service.rooms.models import RoomReplica
 from reservation_service.users.models import UserReplica
 from servicekit.auth import current_principal
 from servicekit.db import current_session
+from servicekit.openapi import ProblemBlueprint
 from servicekit.problems import Problem
-from servicekit.schemas import ProblemSchema
 
-blp = Blueprint("calendar", __name__, url_prefix="/calendar", description="Calendar feeds")
+blp = ProblemBlueprint("calendar", __name__, url_prefix="/calendar", description="Calendar feeds")
 FEEDS_PREFIX = "/calendar/feeds/"
 CALENDAR = "text/calendar; charset=utf-8"
 ICS_RESPONSE = {
@@ -86,7 +85,7 @@ def reset_feed_url() -> dict[str, str]:
 
 @blp.get("/feeds/<secret>.ics")
 @blp.doc(security=[], responses=ICS_RESPONSE)
-@blp.alt_response(404, schema=ProblemSchema, description="No feed has this address (or it was reset).")
+@blp.problems((404, "No feed has this address (or it was reset)."))
 def user_feed(secret: str) -> Response:
     """Your bookings that ended at most 30 days ago or later; no bearer token (the URL is the secret)."""
     owner = _feed_owner(secret)
@@ -96,7 +95,7 @@ def user_feed(secret: str) -> Response:
 
 @blp.get("/feeds/<secret>/rooms/<id:room_id>.ics")
 @blp.doc(security=[], responses=ICS_RESPONSE)
-@blp.alt_response(404, schema=ProblemSchema, description="No such feed or room.")
+@blp.problems((404, "No such feed or room."))
 def room_feed(secret: str, room_id: int) -> Response:
     """A room's bookings from 7 days back to 90 ahead: yours in full, others' as Busy."""
     owner = _feed_owner(secret)
@@ -109,7 +108,7 @@ def room_feed(secret: str, room_id: int) -> Response:
 
 @blp.get("/reservations/<id:reservation_id>.ics")
 @blp.doc(responses=ICS_RESPONSE)
-@blp.alt_response(404, schema=ProblemSchema, description="No such reservation of the caller's.")
+@blp.problems((404, "No such reservation of the caller's."))
 def reservation_ics(reservation_id: int) -> Response:
     """One reservation as .ics, to add to your calendar."""
     reservation, room = reservations.get_visible(current_session(), reservation_id, current_principal())

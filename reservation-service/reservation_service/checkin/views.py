@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from reservation_service.checkin import service
 from reservation_service.reservations import service as reservations
 from reservation_service.reservations.models import ReservationRead
 from servicekit.auth import current_principal
 from servicekit.db import current_session
-from servicekit.schemas import ProblemSchema
+from servicekit.openapi import ProblemBlueprint
 
-blp = Blueprint("checkin", __name__, url_prefix="/reservations", description="Check-in")
+blp = ProblemBlueprint("checkin", __name__, url_prefix="/reservations", description="Check-in")
 
 
 @blp.post("/<id:reservation_id>/check-in")
 @blp.response(200, ReservationRead)
-@blp.alt_response(404, schema=ProblemSchema, description="No such reservation of the caller's.")
-@blp.alt_response(409, schema=ProblemSchema, description="Outside the check-in window, or cancelled or released.")
+@blp.problems(
+    (404, "No such reservation of the caller's."), (409, "Outside the check-in window, or cancelled or released.")
+)
 def check_in(reservation_id: int) -> dict[str, Any]:
     """Check in: from 15 minutes before the start until the end (in rooms that require check-in, until start
     + check_in_minutes if that is first). Checking in again changes nothing."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, url_for
-from flask_smorest import Blueprint
 
 from reservation_service.reservations import service
 from reservation_service.reservations.models import (
@@ -17,10 +16,10 @@ from reservation_service.reservations.models import (
 from reservation_service.reservations.policy import Limits
 from servicekit.auth import current_principal
 from servicekit.db import current_session
+from servicekit.openapi import ProblemBlueprint
 from servicekit.pagination import page_envelope_schema
-from servicekit.schemas import ProblemSchema
 
-blp = Blueprint("reservations", __name__, url_prefix="/reservations", description="Room bookings")
+blp = ProblemBlueprint("reservations", __name__, url_prefix="/reservations", description="Room bookings")
 ReservationPage = page_envelope_schema(ReservationRead, "ReservationPage")
 
 
@@ -31,8 +30,10 @@ def current_limits() -> Limits:
 @blp.get("")
 @blp.arguments(ReservationListQuery, location="query")
 @blp.response(200, ReservationPage)
-@blp.alt_response(403, schema=ProblemSchema, description="`user_id` of someone else, asked by a non-admin.")
-@blp.alt_response(422, schema=ProblemSchema, description="Bad query parameters (`from`/`to` need an offset).")
+@blp.problems(
+    (403, "`user_id` of someone else, asked by a non-admin."),
+    (422, "Bad query parameters (`from`/`to` need an offset)."),
+)
 def list_reservations(query: dict[str, Any]) -> dict[str, Any]:
     """The caller's reservations (admins: everyone's), by start time."""
     return service.list_visible(current_session(), viewer=current_principal(), **query)
@@ -41,8 +42,10 @@ def list_reservations(query: dict[str, Any]) -> dict[str, Any]:
 @blp.post("")
 @blp.arguments(ReservationCreate)
 @blp.response(201, ReservationRead)
-@blp.alt_response(409, schema=ProblemSchema, description="Overlaps confirmed reservations, listed in `conflicts`.")
-@blp.alt_response(422, schema=ProblemSchema, description="A rule is broken, or the room is unknown (`/unknown-room`).")
+@blp.problems(
+    (409, "Overlaps confirmed reservations, listed in `conflicts`."),
+    (422, "A rule is broken, or the room is unknown (`/unknown-room`)."),
+)
 def create_reservation(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Book a room."""
     session = current_session()
@@ -56,7 +59,7 @@ def create_reservation(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
 
 @blp.get("/<id:reservation_id>")
 @blp.response(200, ReservationRead)
-@blp.alt_response(404, schema=ProblemSchema, description="No such reservation of the caller's.")
+@blp.problems((404, "No such reservation of the caller's."))
 def get_reservation(reservation_id: int) -> dict[str, Any]:
     """One reservation of the caller's (admins: anyone's)."""
     reservation, room = service.get_visible(current_session(), reservation_id, current_principal())
@@ -67,9 +70,11 @@ def get_reservation(reservation_id: int) -> dict[str, Any]:
 @blp.patch("/<id:reservation_id>")
 @blp.arguments(ReservationUpdate)
 @blp.response(200, ReservationRead)
-@blp.alt_response(404, schema=ProblemSchema, description="No such reservation of the caller's.")
-@blp.alt_response(409, schema=ProblemSchema, description="Overlaps others, or is cancelled or finished.")
-@blp.alt_response(422, schema=ProblemSchema, description="The changed reservation would break a rule.")
+@blp.problems(
+    (404, "No such reservation of the caller's."),
+    (409, "Overlaps others, or is cancelled or finished."),
+    (422, "The changed reservation would break a rule."),
+)
 def update_reservation(body: dict[str, Any], reservation_id: int) -> dict[str, Any]:
     """Change a reservation (PUT and PATCH both take any subset of the fields); every rule is checked again."""
     session = current_session()
@@ -82,8 +87,7 @@ def update_reservation(body: dict[str, Any], reservation_id: int) -> dict[str, A
 
 @blp.delete("/<id:reservation_id>")
 @blp.response(204)
-@blp.alt_response(404, schema=ProblemSchema, description="No such reservation of the caller's.")
-@blp.alt_response(409, schema=ProblemSchema, description="The reservation has already ended.")
+@blp.problems((404, "No such reservation of the caller's."), (409, "The reservation has already ended."))
 def cancel_reservation(reservation_id: int) -> None:
     """Cancel a reservation; it stays in the history as cancelled."""
     session = current_session()

@@ -5,25 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from flask_smorest import Blueprint
 
 from reservation_service.reservations.views import current_limits
 from reservation_service.series import service
 from reservation_service.series.models import SeriesCancelQuery, SeriesCreate, SeriesRead, SeriesUpdate
 from servicekit.auth import current_principal
 from servicekit.db import current_session
-from servicekit.schemas import ProblemSchema
+from servicekit.openapi import ProblemBlueprint
 
-blp = Blueprint("series", __name__, url_prefix="/reservation-series", description="Recurring meetings")
+blp = ProblemBlueprint("series", __name__, url_prefix="/reservation-series", description="Recurring meetings")
 
 
 @blp.post("")
 @blp.arguments(SeriesCreate)
 @blp.response(201, SeriesRead)
-@blp.alt_response(
-    409, schema=ProblemSchema, description="With `fail`, an occurrence overlaps: `conflicts` per occurrence."
+@blp.problems(
+    (409, "With `fail`, an occurrence overlaps: `conflicts` per occurrence."),
+    (422, "A bad rule, or an occurrence breaks a policy or the quota."),
 )
-@blp.alt_response(422, schema=ProblemSchema, description="A bad rule, or an occurrence breaks a policy or the quota.")
 def create_series(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Book a recurring meeting: every occurrence an ordinary reservation."""
     session = current_session()
@@ -37,7 +36,7 @@ def create_series(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
 
 @blp.get("/<id:series_id>")
 @blp.response(200, SeriesRead)
-@blp.alt_response(404, schema=ProblemSchema, description="No such series of the caller's.")
+@blp.problems((404, "No such series of the caller's."))
 def get_series(series_id: int) -> dict[str, Any]:
     """A series with every occurrence, in any status."""
     series, room, occurrences = service.get_series(current_session(), series_id=series_id, viewer=current_principal())
@@ -47,8 +46,7 @@ def get_series(series_id: int) -> dict[str, Any]:
 @blp.patch("/<id:series_id>")
 @blp.arguments(SeriesUpdate)
 @blp.response(200, SeriesRead)
-@blp.alt_response(404, schema=ProblemSchema, description="No such series of the caller's.")
-@blp.alt_response(422, schema=ProblemSchema, description="Bad fields, or more attendees than the room holds.")
+@blp.problems((404, "No such series of the caller's."), (422, "Bad fields, or more attendees than the room holds."))
 def update_series(body: dict[str, Any], series_id: int) -> dict[str, Any]:
     """Change purpose or attendees of the occurrences not yet started."""
     session = current_session()
@@ -62,7 +60,7 @@ def update_series(body: dict[str, Any], series_id: int) -> dict[str, Any]:
 @blp.delete("/<id:series_id>")
 @blp.arguments(SeriesCancelQuery, location="query")
 @blp.response(204)
-@blp.alt_response(404, schema=ProblemSchema, description="No such series of the caller's.")
+@blp.problems((404, "No such series of the caller's."))
 def cancel_series(query: dict[str, Any], series_id: int) -> None:
     """Cancel the confirmed occurrences starting at or after `from` (default and minimum: now)."""
     session = current_session()

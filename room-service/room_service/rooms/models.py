@@ -3,39 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
 import marshmallow as ma
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from room_service.rooms.names import has_visible_character, name_key
-from room_service.rooms.policy import POLICY_FIELDS, PolicyCreate, PolicyRead, PolicyUpdate
-from servicekit.db import db, utcnow
+from room_service.rooms.policy import PolicyCreate, PolicyRead, PolicyUpdate
+from servicekit.catalogue import PolicyColumns, RoomSummary
+from servicekit.db import Timestamped, Versioned, db
 from servicekit.pagination import PageQuery
-from servicekit.schemas import Integer, StrictBoolean, StrictSchema
+from servicekit.schemas import Integer, PartialUpdate, StrictBoolean, StrictSchema
 
 MAX_CAPACITY = 10000
 MAX_TAG_LENGTH = 100
-WRITABLE = (
-    "name",
-    "capacity",
-    "equipment",
-    "building",
-    "floor",
-    "description",
-    "timezone",
-    "is_active",
-    *POLICY_FIELDS,
-)
-READ_ONLY = ("id", "created_at", "updated_at")
 
 
-class Room(db.Model):  # type: ignore[name-defined,misc]
+class Room(db.Model, PolicyColumns, Versioned, Timestamped):  # type: ignore[name-defined,misc]
     __tablename__ = "rooms"
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
@@ -49,15 +37,6 @@ class Room(db.Model):  # type: ignore[name-defined,misc]
     description: Mapped[str | None] = mapped_column(sa.Text)
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
-    max_days_ahead: Mapped[int | None] = mapped_column(sa.Integer)
-    max_duration_minutes: Mapped[int | None] = mapped_column(sa.Integer)
-    buffer_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
-    opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    requires_check_in: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    check_in_minutes: Mapped[int] = mapped_column(sa.Integer, default=15)
-    version: Mapped[int] = mapped_column(sa.Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         sa.Index("uq_rooms_name_key", name_key, unique=True),
@@ -162,10 +141,8 @@ class RoomCreate(StrictSchema, PolicyCreate):
         return _strip_name(data)
 
 
-class RoomUpdate(StrictSchema, PolicyUpdate):
+class RoomUpdate(PartialUpdate, PolicyUpdate):
     """Any non-empty subset of the writable fields, validated as on create; PUT and PATCH alike."""
-
-    min_properties = 1  # documented as minProperties (servicekit.openapi)
 
     name = ma.fields.String(validate=NAME_RULES)
     capacity = Integer(strict=True, validate=CAPACITY_RULE)
@@ -179,25 +156,13 @@ class RoomUpdate(StrictSchema, PolicyUpdate):
     created_at = ReadOnly()
     updated_at = ReadOnly()
 
-    @ma.validates_schema
-    def _something_to_update(self, data: dict[str, Any], **_: Any) -> None:
-        if not data:
-            raise ma.ValidationError(f"Nothing to update: give at least one of {', '.join(WRITABLE)}.")
-
     @ma.post_load
     def _strip_name(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         return _strip_name(data)
 
 
-class RoomRead(PolicyRead):
-    id = Integer()
-    name = ma.fields.String()
-    capacity = Integer()
-    equipment = ma.fields.List(ma.fields.String())
-    building = ma.fields.String(allow_none=True)
-    floor = ma.fields.String(allow_none=True)
+class RoomRead(PolicyRead, RoomSummary):  # the summary's fields first
     description = ma.fields.String(allow_none=True)
-    timezone = ma.fields.String()
     is_active = ma.fields.Boolean()
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()

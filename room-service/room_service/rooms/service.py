@@ -10,19 +10,27 @@ from sqlalchemy.orm import Session
 from room_service.config import SERVICE_NAME
 from room_service.rooms.models import Room, RoomRead
 from room_service.rooms.names import name_key
-from servicekit.db import utcnow
-from servicekit.outbox import add_event
+from servicekit.db import contains, utcnow
+from servicekit.outbox import EventStream
 from servicekit.pagination import paginate
 from servicekit.problems import Problem
 
-TOPIC = "room_events"
+EVENTS = EventStream(producer=SERVICE_NAME, topic="room_events")
 
 
-def _emit(session: Session, room: Room, event_type: str) -> None:
-    session.flush()
-    add_event(
-        session, producer=SERVICE_NAME, topic=TOPIC, event_type=event_type, aggregate=room, data=RoomRead().dump(room)
-    )
+def _publish(session: Session, room: Room, event_type: str, *, flush: bool = True) -> None:
+    EVENTS.publish(session, room, event_type, lambda: RoomRead().dump(room), flush=flush)
+
+
+def _publish_named(session: Session, room: Room, event_type: str) -> None:
+    """Write the room with its event; a name a concurrent create or rename took after our check is 409,
+    and the caller's transaction stays usable."""
+    name = room.name  # read now: a failed savepoint expires the object's attributes
+    try:
+        with session.begin_nested():
+            _publish(session, room, event_type)
+    except sa.exc.IntegrityError:
+        raise _duplicate_name(name) from None
 
 
 def _name_taken(session: Session, name: str, *, excluding: int | None = None) -> bool:
@@ -51,11 +59,7 @@ def create_room(*, session: Session, room_in: dict[str, Any], default_max_days_a
         raise _duplicate_name(room_in["name"])
     room = Room(**room_in, version=1)
     session.add(room)
-    try:
-        _emit(session, room, "room_created")
-    except sa.exc.IntegrityError:  # a concurrent create took the name between our check and our insert
-        session.rollback()
-        raise _duplicate_name(room_in["name"]) from None
+    _publish_named(session, room, "room_created")
     return room
 
 
@@ -88,11 +92,7 @@ def update_room(*, session: Session, room_id: int, changes: dict[str, Any]) -> R
         setattr(room, field, value)
     room.version += 1
     room.updated_at = utcnow()
-    try:
-        _emit(session, room, "room_updated")
-    except sa.exc.IntegrityError:  # a concurrent create or rename took the name after our check
-        session.rollback()
-        raise _duplicate_name(changed["name"]) from None
+    _publish_named(session, room, "room_updated")
     return room
 
 
@@ -100,22 +100,9 @@ def delete_room(*, session: Session, room_id: int) -> None:
     """Remove the room; its room_deleted event carries its last state, one version on."""
     room = _locked_room(session, room_id)
     room.version += 1  # never written: the row goes, but the event must outrank every earlier one
-    add_event(
-        session,
-        producer=SERVICE_NAME,
-        topic=TOPIC,
-        event_type="room_deleted",
-        aggregate=room,
-        data=RoomRead().dump(room),
-    )
+    _publish(session, room, "room_deleted", flush=False)
     session.delete(room)
     session.flush()
-
-
-def _contains(text: str) -> str:
-    """An ILIKE pattern matching `text` anywhere, its own wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def list_rooms(
@@ -141,6 +128,5 @@ def list_rooms(
     if floor is not None:
         query = query.where(Room.floor == floor)
     if q:
-        pattern = _contains(q)
-        query = query.where(sa.or_(Room.name.ilike(pattern, escape="\\"), Room.description.ilike(pattern, escape="\\")))
+        query = query.where(contains(q, Room.name, Room.description))
     return paginate(session, query.order_by(Room.id), page=page, per_page=per_page)

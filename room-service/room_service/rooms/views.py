@@ -2,52 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from room_service.rooms import service
 from room_service.rooms.models import Room, RoomCreate, RoomListQuery, RoomRead, RoomUpdate
 from servicekit.auth import admin_only
 from servicekit.db import current_session
+from servicekit.openapi import ProblemBlueprint
 from servicekit.pagination import page_envelope_schema
-from servicekit.problems import PROBLEM_JSON
-from servicekit.schemas import ProblemSchema
 
-blp = Blueprint("rooms", __name__, url_prefix="/rooms", description="Meeting rooms")
+blp = ProblemBlueprint(
+    "rooms",
+    __name__,
+    url_prefix="/rooms",
+    description="Meeting rooms",
+    descriptions={
+        404: "No such room.",
+        409: "Another room has this name (names are unique, ignoring case).",
+    },
+)
 RoomPage = page_envelope_schema(RoomRead, "RoomPage")
-
-PROBLEMS = {
-    400: "The body is not valid JSON.",
-    401: "No access token, or not a valid one.",
-    403: "The caller is not an admin.",
-    404: "No such room.",
-    409: "Another room has this name (names are unique, ignoring case).",
-    415: "The body is not JSON.",
-    422: "Invalid fields or query parameters, listed in `errors`.",
-}
-
-
-def problems(*statuses: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Document the problem+json answers a route can give."""
-
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        for status in statuses:
-            view = blp.alt_response(
-                status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=PROBLEMS[status]
-            )(view)
-        return view
-
-    return decorate
 
 
 @blp.get("")
 @blp.arguments(RoomListQuery, location="query")
 @blp.response(200, RoomPage)
-@problems(401, 422)
+@blp.problems(401, 422)
 def list_rooms(query: dict[str, Any]) -> dict[str, Any]:
     """List rooms matching every filter given, in id order."""
     return service.list_rooms(session=current_session(), **query)
@@ -57,7 +40,7 @@ def list_rooms(query: dict[str, Any]) -> dict[str, Any]:
 @admin_only
 @blp.arguments(RoomCreate)
 @blp.response(201, RoomRead)
-@problems(400, 401, 403, 409, 415, 422)
+@blp.problems(400, 401, 403, 409, 415, 422)
 def create_room(body: dict[str, Any]) -> tuple[Room, dict[str, str]]:
     """Create a room (admin)."""
     settings = current_app.extensions["room_settings"]
@@ -73,7 +56,7 @@ def create_room(body: dict[str, Any]) -> tuple[Room, dict[str, str]]:
 @blp.route("/<id:room_id>")
 class RoomById(MethodView):
     @blp.response(200, RoomRead)
-    @problems(401, 404)
+    @blp.problems(401, 404)
     def get(self, room_id: int) -> Room:
         """One room."""
         return service.get_room(session=current_session(), room_id=room_id)
@@ -81,7 +64,7 @@ class RoomById(MethodView):
     @admin_only
     @blp.arguments(RoomUpdate)
     @blp.response(200, RoomRead)
-    @problems(400, 401, 403, 404, 409, 415, 422)
+    @blp.problems(400, 401, 403, 404, 409, 415, 422)
     def put(self, changes: dict[str, Any], room_id: int) -> Room:
         """Change some of a room's fields (admin); PUT and PATCH both take a partial body."""
         room = service.update_room(session=current_session(), room_id=room_id, changes=changes)
@@ -92,7 +75,7 @@ class RoomById(MethodView):
 
     @admin_only
     @blp.response(204)
-    @problems(401, 403, 404)
+    @blp.problems(401, 403, 404)
     def delete(self, room_id: int) -> None:
         """Remove a room from the catalogue (admin)."""
         service.delete_room(session=current_session(), room_id=room_id)

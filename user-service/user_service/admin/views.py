@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from servicekit.db import current_session
+from servicekit.openapi import ProblemBlueprint
 from servicekit.pagination import page_envelope_schema
-from servicekit.schemas import ProblemSchema
 from user_service.access import admin_in_database
 from user_service.users import service
 from user_service.users.models import User, UserListQuery, UserRead, UserUpdate
 
-blp = Blueprint("admin_users", __name__, url_prefix="/admin/users", description="User administration (admins)")
+blp = ProblemBlueprint("admin_users", __name__, url_prefix="/admin/users", description="User administration (admins)")
 UserPage = page_envelope_schema(UserRead, "UserPage")
 
 
@@ -21,7 +19,7 @@ UserPage = page_envelope_schema(UserRead, "UserPage")
 @admin_in_database
 @blp.arguments(UserListQuery, location="query")
 @blp.response(200, UserPage)
-@blp.alt_response(403, schema=ProblemSchema, description="Not an admin.")
+@blp.problems((403, "Not an admin."))
 def list_users(query: dict[str, Any]) -> dict[str, Any]:
     """Users, by id; `q` searches name and e-mail."""
     return service.list_users(current_session(), **query)
@@ -30,8 +28,7 @@ def list_users(query: dict[str, Any]) -> dict[str, Any]:
 @blp.get("/<id:user_id>")
 @admin_in_database
 @blp.response(200, UserRead)
-@blp.alt_response(403, schema=ProblemSchema, description="Not an admin.")
-@blp.alt_response(404, schema=ProblemSchema, description="No such user.")
+@blp.problems((403, "Not an admin."), (404, "No such user."))
 def get_user(user_id: int) -> User:
     """One user."""
     return service.get_user(current_session(), user_id)
@@ -42,9 +39,7 @@ def get_user(user_id: int) -> User:
 @admin_in_database
 @blp.arguments(UserUpdate)
 @blp.response(200, UserRead)
-@blp.alt_response(403, schema=ProblemSchema, description="Not an admin.")
-@blp.alt_response(404, schema=ProblemSchema, description="No such user.")
-@blp.alt_response(409, schema=ProblemSchema, description="It would leave no active admin.")
+@blp.problems((403, "Not an admin."), (404, "No such user."), (409, "It would leave no active admin."))
 def update_user(body: dict[str, Any], user_id: int) -> User:
     """Change a user's name, role or active flag (PUT and PATCH both take any subset)."""
     session = current_session()
@@ -56,9 +51,7 @@ def update_user(body: dict[str, Any], user_id: int) -> User:
 @blp.delete("/<id:user_id>")
 @admin_in_database
 @blp.response(204)
-@blp.alt_response(403, schema=ProblemSchema, description="Not an admin.")
-@blp.alt_response(404, schema=ProblemSchema, description="No such user.")
-@blp.alt_response(409, schema=ProblemSchema, description="It would leave no active admin.")
+@blp.problems((403, "Not an admin."), (404, "No such user."), (409, "It would leave no active admin."))
 def delete_user(user_id: int) -> None:
     """Delete a user; their reservations that have not ended are cancelled."""
     session = current_session()

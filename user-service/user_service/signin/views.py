@@ -12,19 +12,18 @@ from authlib.integrations.base_client.errors import MismatchingStateError, OAuth
 from flask import Response, current_app, jsonify, redirect, request
 from flask import session as signin_cookie
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from joserfc.errors import JoseError as JoseRfcError
 
 from servicekit.db import current_session
+from servicekit.openapi import ProblemBlueprint
 from servicekit.problems import Problem, validation_problem
-from servicekit.schemas import ProblemSchema
 from user_service.signin import browser, oauth
 from user_service.signin.service import sign_in
 from user_service.tokens import service as tokens
 from user_service.tokens.models import RefreshRequest, TokenPair
 
 log = logging.getLogger(__name__)
-blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-in and tokens")
+blp = ProblemBlueprint("auth", __name__, url_prefix="/auth", description="Sign-in and tokens")
 
 
 @blp.after_request
@@ -61,7 +60,7 @@ RETURN_TO = {
 
 @blp.get("/google/login")
 @blp.doc(security=[], parameters=[RETURN_TO], responses={"302": {"description": "To the provider's sign-in page."}})
-@blp.alt_response(400, schema=ProblemSchema, description="return_to is not a path on this site.")
+@blp.problems((400, "return_to is not a path on this site."))
 def login() -> ResponseReturnValue:
     """Start signing in: a redirect to the provider (authorization code with state, nonce and PKCE)."""
     return_to = browser.return_to_path(request.args.getlist("return_to"))
@@ -89,8 +88,10 @@ CALLBACK_PARAMETERS = [
 @blp.get("/google/callback")
 @blp.doc(security=[], parameters=CALLBACK_PARAMETERS)
 @blp.response(200, TokenPair)
-@blp.alt_response(400, schema=ProblemSchema, description="Bad or missing state, a used code, or a wrong nonce.")
-@blp.alt_response(403, schema=ProblemSchema, description="E-mail not verified, domain not allowed, or inactive.")
+@blp.problems(
+    (400, "Bad or missing state, a used code, or a wrong nonce."),
+    (403, "E-mail not verified, domain not allowed, or inactive."),
+)
 def callback() -> ResponseReturnValue:
     """Finish signing in: the provider's code is exchanged and verified, and our tokens are issued
     (a browser sign-in: the refresh token as a cookie and a redirect to its return_to)."""
@@ -135,8 +136,10 @@ def _refresh_token_of(body: dict[str, str], *, cookie_required: bool = True) -> 
 @blp.doc(security=[])
 @blp.arguments(RefreshRequest, required=False)
 @blp.response(200, TokenPair)
-@blp.alt_response(401, schema=ProblemSchema, description="Unknown, expired, revoked or reused refresh token.")
-@blp.alt_response(403, schema=ProblemSchema, description="The cookie was used without X-Requested-With: fetch.")
+@blp.problems(
+    (401, "Unknown, expired, revoked or reused refresh token."),
+    (403, "The cookie was used without X-Requested-With: fetch."),
+)
 def refresh(body: dict[str, str]) -> ResponseReturnValue:
     """A new token pair for a refresh token, which is used up (rotation). Without a body, the token is the
     `refresh_token` cookie (needs `X-Requested-With: fetch`): the rotated one is set as the cookie and the
@@ -157,7 +160,7 @@ def refresh(body: dict[str, str]) -> ResponseReturnValue:
 @blp.doc(security=[])
 @blp.arguments(RefreshRequest, required=False)
 @blp.response(204)
-@blp.alt_response(403, schema=ProblemSchema, description="The cookie was used without X-Requested-With: fetch.")
+@blp.problems((403, "The cookie was used without X-Requested-With: fetch."))
 def logout(body: dict[str, str]) -> ResponseReturnValue:
     """Revoke a refresh token and every token rotated from the same sign-in (without a body: the cookie's,
     which is then cleared)."""

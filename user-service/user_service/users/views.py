@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from servicekit.auth import current_principal
 from servicekit.db import current_session
-from servicekit.schemas import ProblemSchema
+from servicekit.openapi import ProblemBlueprint
 from user_service.users import service
 from user_service.users.models import ProfileUpdate, User, UserRead
 
-blp = Blueprint("users", __name__, url_prefix="/users", description="The signed-in user's profile")
+blp = ProblemBlueprint("users", __name__, url_prefix="/users", description="The signed-in user's profile")
 
 
 @blp.get("/profile")
@@ -26,7 +24,7 @@ def get_profile() -> User:
 @blp.patch("/profile")
 @blp.arguments(ProfileUpdate)
 @blp.response(200, UserRead)
-@blp.alt_response(422, schema=ProblemSchema, description="A blank name, or a field that is not the user's to edit.")
+@blp.problems((422, "A blank name, or a field that is not the user's to edit."))
 def update_profile(body: dict[str, Any]) -> User:
     """Change the signed-in user's name."""
     session = current_session()
