@@ -18,7 +18,7 @@ def make_user(app: Flask) -> Any:
     def make(email: str, role: str = "employee", name: str = "") -> tuple[int, dict[str, str]]:
         with app.app_context():
             session = current_session()
-            user = users.ensure_user(session, email=email, role=role, name=name)
+            user = users.ensure_user(session=session, email=email, role=role, name=name)
             session.commit()
             token = app.extensions["token_issuer"].access_token(user)
             return user.id, {"Authorization": f"Bearer {token}"}

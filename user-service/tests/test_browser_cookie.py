@@ -78,7 +78,7 @@ def pair(app: Flask) -> Any:
     def issue(email: str = "kim@example.com") -> dict[str, Any]:
         with app.app_context():
             session = current_session()
-            user = users.ensure_user(session, email=email, role="employee")
+            user = users.ensure_user(session=session, email=email, role="employee")
             issued = TokenPair().dump(app.extensions["token_issuer"].pair(session, user))
             session.commit()
             return issued  # type: ignore[no-any-return]

@@ -20,7 +20,7 @@ def signed_in(app: Flask) -> Any:
     def sign_in(email: str = "dana@example.com", role: str = "employee") -> dict[str, Any]:
         with app.app_context():
             session = current_session()
-            user = users.ensure_user(session, email=email, role=role)
+            user = users.ensure_user(session=session, email=email, role=role)
             pair = TokenPair().dump(app.extensions["token_issuer"].pair(session, user))
             session.commit()
             return pair  # type: ignore[no-any-return]

@@ -30,7 +30,7 @@ def run(app: Flask) -> Callable[[dict[str, Any]], User]:
     def run(claims: dict[str, Any]) -> User:
         with app.app_context():
             session = current_session()
-            user = sign_in(session, {"email_verified": True, **claims}, OIDC)
+            user = sign_in(session=session, claims={"email_verified": True, **claims}, oidc=OIDC)
             session.commit()
             session.refresh(user)
             session.expunge(user)
@@ -46,7 +46,7 @@ def test_first_sign_in_creates_later_ones_keep_the_edited_name_and_refresh_the_e
     assert (first.name, first.role, first.oidc_subject) == ("Gina", "employee", "s1")
     with app.app_context():
         session = current_session()
-        users.update_profile(session, users.get_user(session, first.id), name="Gina G.")
+        users.update_profile(session=session, user=users.get_user(session=session, user_id=first.id), name="Gina G.")
         session.commit()
     later = run({"sub": "s1", "email": "gina.new@example.com", "name": "Provider Name"})
     assert (later.id, later.name, later.email) == (first.id, "Gina G.", "gina.new@example.com")
@@ -82,7 +82,7 @@ def test_a_deactivated_user_cannot_sign_in(app: Flask, run: Callable[[dict[str, 
     user = run({"sub": "s6", "email": "ivy@example.com"})
     with app.app_context():
         session = current_session()
-        users.get_user(session, user.id).is_active = False
+        users.get_user(session=session, user_id=user.id).is_active = False
         session.commit()
     with pytest.raises(Problem) as refused:
         run({"sub": "s6", "email": "ivy@example.com"})

@@ -22,7 +22,7 @@ UserPage = page_envelope_schema(UserRead, "UserPage")
 @blp.problems((403, "Not an admin."))
 def list_users(query: dict[str, Any]) -> dict[str, Any]:
     """Users, by id; `q` searches name and e-mail."""
-    return service.list_users(current_session(), **query)
+    return service.list_users(session=current_session(), **query)
 
 
 @blp.get("/<id:user_id>")
@@ -31,7 +31,7 @@ def list_users(query: dict[str, Any]) -> dict[str, Any]:
 @blp.problems((403, "Not an admin."), (404, "No such user."))
 def get_user(user_id: int) -> User:
     """One user."""
-    return service.get_user(current_session(), user_id)
+    return service.get_user(session=current_session(), user_id=user_id)
 
 
 @blp.put("/<id:user_id>")
@@ -43,7 +43,7 @@ def get_user(user_id: int) -> User:
 def update_user(body: dict[str, Any], user_id: int) -> User:
     """Change a user's name, role or active flag (PUT and PATCH both take any subset)."""
     session = current_session()
-    user = service.update_user(session, user_id=user_id, changes=body)
+    user = service.update_user(session=session, user_id=user_id, changes=body)
     session.commit()
     return user
 
@@ -55,5 +55,5 @@ def update_user(body: dict[str, Any], user_id: int) -> User:
 def delete_user(user_id: int) -> None:
     """Delete a user; their reservations that have not ended are cancelled."""
     session = current_session()
-    service.delete_user(session, user_id=user_id)
+    service.delete_user(session=session, user_id=user_id)
     session.commit()

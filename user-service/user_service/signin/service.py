@@ -25,14 +25,14 @@ def verified_email(claims: Mapping[str, Any], oidc: OidcSettings) -> str:
     return email
 
 
-def sign_in(session: Session, claims: Mapping[str, Any], oidc: OidcSettings) -> User:
+def sign_in(*, session: Session, claims: Mapping[str, Any], oidc: OidcSettings) -> User:
     """Find or create the user; later sign-ins refresh the e-mail, never the name the user may have edited."""
     email = verified_email(claims, oidc)
     name = str(claims.get("name") or email.split("@")[0]).strip()[:200]
     user = _find_or_link(session, str(claims["sub"]), email, name)
     if user is None:
         role = "admin" if email.lower() in oidc.admin_emails else "employee"
-        return users.create_user(session, email=email, name=name, role=role, subject=str(claims["sub"]))
+        return users.create_user(session=session, email=email, name=name, role=role, subject=str(claims["sub"]))
     if not user.is_active:
         raise Problem(403, "This account has been deactivated.", slug="account-inactive")
     _refresh(session, user, email, oidc)
@@ -45,7 +45,7 @@ def _find_or_link(session: Session, subject: str, email: str, name: str) -> User
     linked: User | None = session.scalar(sa.select(User).where(User.oidc_subject == subject).with_for_update())
     if linked is not None:
         return linked
-    user = users.find_by_email(session, email)
+    user = users.find_by_email(session=session, email=email)
     if user is None:
         return None
     if user.oidc_subject is not None:
@@ -59,7 +59,7 @@ def _find_or_link(session: Session, subject: str, email: str, name: str) -> User
 def _refresh(session: Session, user: User, email: str, oidc: OidcSettings) -> None:
     updates: dict[str, Any] = {}
     if user.email != email:
-        if (other := users.find_by_email(session, email)) is not None and other.id != user.id:
+        if (other := users.find_by_email(session=session, email=email)) is not None and other.id != user.id:
             raise Problem(403, "This e-mail address belongs to another account.", slug="email-taken")
         updates["email"] = email
     if email.lower() in oidc.admin_emails and user.role != "admin":

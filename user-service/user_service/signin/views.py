@@ -16,7 +16,7 @@ from joserfc.errors import JoseError as JoseRfcError
 
 from servicekit.db import current_session
 from servicekit.openapi import ProblemBlueprint
-from servicekit.problems import Problem, validation_problem
+from servicekit.problems import Problem, unauthorized, validation_problem
 from user_service.signin import browser, oauth
 from user_service.signin.service import sign_in
 from user_service.tokens import service as tokens
@@ -108,7 +108,7 @@ def callback() -> ResponseReturnValue:
     if not claims:
         raise Problem(400, "The provider sent no ID token.", slug="signin-failed")
     session = current_session()
-    user = sign_in(session, claims, _settings().oidc)
+    user = sign_in(session=session, claims=claims, oidc=_settings().oidc)
     pair = _issuer().pair(session, user)
     session.commit()
     log.info("signed in", extra={"user_id": str(user.id)})
@@ -146,7 +146,11 @@ def refresh(body: dict[str, str]) -> ResponseReturnValue:
     body carries the access token only."""
     token, from_cookie = _refresh_token_of(body)
     session = current_session()
-    pair = tokens.refresh(session, _issuer(), token)
+    try:
+        pair = tokens.refresh(session=session, issuer=_issuer(), token=token)
+    except tokens.TokenReused:
+        session.commit()  # the family's revocation stands although the request fails
+        raise unauthorized("The refresh token is not valid.", token_given=True) from None
     session.commit()
     if not from_cookie:
         return pair
@@ -167,7 +171,7 @@ def logout(body: dict[str, str]) -> ResponseReturnValue:
     token, from_cookie = _refresh_token_of(body, cookie_required=False)
     if token:
         session = current_session()
-        tokens.logout(session, token)
+        tokens.logout(session=session, token=token)
         session.commit()
     response = Response(status=204)
     if from_cookie:

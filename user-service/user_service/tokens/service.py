@@ -59,8 +59,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def refresh(session: Session, issuer: TokenIssuer, token: str) -> dict[str, Any]:
-    """Rotate a refresh token. Reusing a rotated one revokes its whole family: it may have been stolen."""
+class TokenReused(Exception):
+    """A rotated refresh token came back: its family is revoked in the caller's transaction, which should
+    commit that although the request fails (the token may have been stolen)."""
+
+
+def refresh(*, session: Session, issuer: TokenIssuer, token: str) -> dict[str, Any]:
+    """Rotate a refresh token. Reusing a rotated one revokes its whole family (raises TokenReused)."""
     row = session.scalar(sa.select(RefreshToken).where(RefreshToken.token_hash == hash_token(token)).with_for_update())
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
@@ -68,8 +73,7 @@ def refresh(session: Session, issuer: TokenIssuer, token: str) -> dict[str, Any]
     user = session.get(User, row.user_id)
     if row.rotated_at is not None or user is None or not user.is_active:
         revoke_family(session, row.family_id)
-        session.commit()  # the revocation stands although the request fails
-        raise unauthorized("The refresh token is not valid.", token_given=True)
+        raise TokenReused()
     row.rotated_at = now
     return issuer.pair(session, user, family_id=row.family_id)
 
@@ -82,7 +86,7 @@ def revoke_family(session: Session, family_id: uuid.UUID) -> None:
     )
 
 
-def logout(session: Session, token: str) -> None:
+def logout(*, session: Session, token: str) -> None:
     """Revoke the token's family; an unknown token is not an error (logging out twice is fine)."""
     family_id = session.scalar(sa.select(RefreshToken.family_id).where(RefreshToken.token_hash == hash_token(token)))
     if family_id is not None:

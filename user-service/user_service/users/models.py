@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from servicekit.db import db, utcnow
+from servicekit.auth import ROLES
+from servicekit.db import Timestamped, Versioned, db
 from servicekit.pagination import PageQuery
-from servicekit.schemas import Integer, StrictBoolean, StrictSchema
-
-ROLES = ("admin", "employee")
+from servicekit.schemas import Integer, PartialUpdate, StrictBoolean, StrictSchema, not_blank
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(db.Model, Versioned, Timestamped):  # type: ignore[name-defined,misc]
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
@@ -24,9 +21,6 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     role: Mapped[str] = mapped_column(sa.String(20), default="employee")
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     oidc_subject: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
-    version: Mapped[int] = mapped_column(sa.Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (sa.Index("uq_users_email_lower", sa.func.lower(email), unique=True),)
 
@@ -45,12 +39,7 @@ class UserRead(ma.Schema):
 
 
 def _name(**kwargs: object) -> ma.fields.String:
-    return ma.fields.String(validate=[ma.validate.Length(min=1, max=200), _not_blank], **kwargs)  # type: ignore[arg-type]
-
-
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ma.ValidationError("Must not be blank.")
+    return ma.fields.String(validate=[ma.validate.Length(min=1, max=200), not_blank], **kwargs)  # type: ignore[arg-type]
 
 
 class ProfileUpdate(StrictSchema):
@@ -59,19 +48,12 @@ class ProfileUpdate(StrictSchema):
     name = _name(required=True)
 
 
-class UserUpdate(StrictSchema):
+class UserUpdate(PartialUpdate):
     """An admin's change: any subset of name, role and the active flag."""
-
-    min_properties = 1  # documented as minProperties (servicekit.openapi)
 
     name = _name()
     role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
     is_active = StrictBoolean()
-
-    @ma.validates_schema
-    def _not_empty(self, data: dict[str, object], **_: object) -> None:
-        if not data:
-            raise ma.ValidationError("Give at least one field to change.")
 
 
 class UserListQuery(PageQuery):

@@ -7,41 +7,40 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from servicekit.outbox import add_event
+from servicekit.auth import ROLES
+from servicekit.db import contains
+from servicekit.outbox import EventStream
 from servicekit.pagination import paginate
 from servicekit.problems import Problem
 from user_service.config import SERVICE_NAME
 from user_service.tokens.service import revoke_user
-from user_service.users.models import ROLES, User
+from user_service.users.models import User
 
-TOPIC = "user_events"
+EVENTS = EventStream(producer=SERVICE_NAME, topic="user_events")
 
 
-def _emit(session: Session, user: User, event_type: str) -> None:
-    session.flush()
-    add_event(
-        session, producer=SERVICE_NAME, topic=TOPIC, event_type=event_type, aggregate=user, data=user.event_data()
-    )
+def _publish(session: Session, user: User, event_type: str) -> None:
+    EVENTS.publish(session, user, event_type, user.event_data)
 
 
 def changed(session: Session, user: User) -> None:
     """Record a change to an existing user: a new version and its event."""
     user.version += 1
-    _emit(session, user, "user_updated")
+    _publish(session, user, "user_updated")
 
 
-def create_user(session: Session, *, email: str, name: str, role: str, subject: str | None = None) -> User:
+def create_user(*, session: Session, email: str, name: str, role: str, subject: str | None = None) -> User:
     user = User(email=email.strip(), name=name, role=role, is_active=True, oidc_subject=subject, version=1)
     session.add(user)
-    _emit(session, user, "user_created")
+    _publish(session, user, "user_created")
     return user
 
 
-def find_by_email(session: Session, email: str) -> User | None:
+def find_by_email(*, session: Session, email: str) -> User | None:
     return session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
 
 
-def get_user(session: Session, user_id: int, *, lock: bool = False) -> User:
+def get_user(*, session: Session, user_id: int, lock: bool = False) -> User:
     query = sa.select(User).where(User.id == user_id)
     user: User | None = session.scalar(query.with_for_update() if lock else query)
     if user is None:
@@ -49,20 +48,20 @@ def get_user(session: Session, user_id: int, *, lock: bool = False) -> User:
     return user
 
 
-def ensure_user(session: Session, *, email: str, role: str, name: str = "") -> User:
+def ensure_user(*, session: Session, email: str, role: str, name: str = "") -> User:
     """Create the user if missing, and give it the role asked for (the operator CLI's path)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    user = find_by_email(session, email)
+    user = find_by_email(session=session, email=email)
     if user is None:
-        return create_user(session, email=email, name=name or email.split("@")[0], role=role)
+        return create_user(session=session, email=email, name=name or email.split("@")[0], role=role)
     if user.role != role:
         user.role = role
         changed(session, user)
     return user
 
 
-def update_profile(session: Session, user: User, *, name: str) -> User:
+def update_profile(*, session: Session, user: User, name: str) -> User:
     if user.name != name.strip():
         user.name = name.strip()
         changed(session, user)
@@ -70,12 +69,11 @@ def update_profile(session: Session, user: User, *, name: str) -> User:
 
 
 def list_users(
-    session: Session, *, page: int, per_page: int, q: str | None = None, role: str | None = None
+    *, session: Session, page: int, per_page: int, q: str | None = None, role: str | None = None
 ) -> dict[str, Any]:
     query = sa.select(User)
     if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(sa.or_(User.name.ilike(pattern, escape="\\"), User.email.ilike(pattern, escape="\\")))
+        query = query.where(contains(q, User.name, User.email))
     if role:
         query = query.where(User.role == role)
     return paginate(session, query.order_by(User.id), page=page, per_page=per_page)
@@ -97,8 +95,8 @@ def _keep_an_admin(session: Session, user: User, *, stays_admin: bool) -> None:
         raise Problem(409, "This is the last active admin; make someone else an admin first.", slug="last-admin")
 
 
-def update_user(session: Session, *, user_id: int, changes: dict[str, Any]) -> User:
-    user = get_user(session, user_id, lock=True)
+def update_user(*, session: Session, user_id: int, changes: dict[str, Any]) -> User:
+    user = get_user(session=session, user_id=user_id, lock=True)
     role, is_active = changes.get("role", user.role), changes.get("is_active", user.is_active)
     _keep_an_admin(session, user, stays_admin=role == "admin" and is_active)
     if "name" in changes:
@@ -113,10 +111,10 @@ def update_user(session: Session, *, user_id: int, changes: dict[str, Any]) -> U
     return user
 
 
-def delete_user(session: Session, *, user_id: int) -> None:
+def delete_user(*, session: Session, user_id: int) -> None:
     """Remove the user; `user_deleted` (with the last state) lets other services cancel what was theirs."""
-    user = get_user(session, user_id, lock=True)
+    user = get_user(session=session, user_id=user_id, lock=True)
     _keep_an_admin(session, user, stays_admin=False)
     user.version += 1
-    _emit(session, user, "user_deleted")
+    _publish(session, user, "user_deleted")
     session.delete(user)

@@ -17,7 +17,7 @@ blp = ProblemBlueprint("users", __name__, url_prefix="/users", description="The 
 @blp.response(200, UserRead)
 def get_profile() -> User:
     """The signed-in user's profile."""
-    return service.get_user(current_session(), current_principal().user_id)
+    return service.get_user(session=current_session(), user_id=current_principal().user_id)
 
 
 @blp.put("/profile")
@@ -28,6 +28,7 @@ def get_profile() -> User:
 def update_profile(body: dict[str, Any]) -> User:
     """Change the signed-in user's name."""
     session = current_session()
-    user = service.update_profile(session, service.get_user(session, current_principal().user_id), name=body["name"])
+    user = service.get_user(session=session, user_id=current_principal().user_id)
+    user = service.update_profile(session=session, user=user, name=body["name"])
     session.commit()
     return user
