@@ -6,8 +6,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from reservation_service.access import install_user_check
 from reservation_service.config import Settings
-from reservation_service.users.access import install_user_check
 from servicekit.web import ServiceApp, create_service_app
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

@@ -7,7 +7,7 @@ from servicekit.boot import ServiceProcesses, main
 
 
 def _handlers():  # type: ignore[no-untyped-def]
-    from reservation_service.events import HANDLERS
+    from reservation_service.replica.handlers import HANDLERS
 
     return HANDLERS
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from reservation_service import MIGRATIONS_DIR, create_app
 from reservation_service.config import Settings
-from reservation_service.events import HANDLERS
+from reservation_service.replica.handlers import HANDLERS
 from servicekit.consumer import apply_once
 from servicekit.pytest_plugin import service_settings
 from servicekit.testing import migrated_database

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer, KafkaProducer
 
 from reservation_service.config import Settings
-from reservation_service.events import HANDLERS
+from reservation_service.replica.handlers import HANDLERS
 from servicekit.consumer import ConsumerConfig, EventConsumer
 from servicekit.settings import KafkaSettings
 from servicekit.testing import kafka_servers, unique_name

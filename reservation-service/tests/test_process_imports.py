@@ -9,7 +9,7 @@ import sys
 import pytest
 
 ENTRY_POINTS = {
-    "consumer": "from reservation_service.events import HANDLERS",
+    "consumer": "from reservation_service.replica.handlers import HANDLERS",
     "scheduler": "from reservation_service.checkin.scheduler import run_scheduler",
 }
 

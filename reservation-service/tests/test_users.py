@@ -13,9 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from reservation_service.access import hold_for_booking
 from reservation_service.reservations import service
 from reservation_service.reservations.policy import Limits
-from reservation_service.users.access import hold_for_booking
 from servicekit.auth import Principal
 from servicekit.consumer import apply_once
 from servicekit.problems import Problem
@@ -86,7 +86,7 @@ def test_a_booking_racing_the_deletion_of_its_user_is_cancelled_with_the_rest(
     applied = threading.Event()
     with app.app_context(), Session(engine) as booking:
         reservation, _ = service.create_reservation(
-            booking,
+            session=booking,
             reservation_in={"room_id": 1, "start_time": at(10), "end_time": at(11), "purpose": "", "attendees": 1},
             user=principal,
             limits=Limits(max_hours=12),
@@ -119,6 +119,6 @@ def test_a_booking_after_the_deletion_is_refused_in_its_transaction(
 
 
 def _user_handlers() -> Any:
-    from reservation_service.events import HANDLERS
+    from reservation_service.replica.handlers import HANDLERS
 
     return HANDLERS["user_events"]

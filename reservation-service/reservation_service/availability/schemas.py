@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from reservation_service.reservations.models import MAX_ID
 from reservation_service.times import AwareDateTime, check_day
+from servicekit.catalogue import RoomSummary
 from servicekit.pagination import PageQuery
 from servicekit.schemas import Integer
 
@@ -45,11 +46,5 @@ class FreeRoomsQuery(PageQuery):
             raise ma.ValidationError("Must be after start.", field_name="end")
 
 
-class FreeRoom(ma.Schema):
-    id = Integer()
-    name = ma.fields.String()
-    capacity = Integer()
-    equipment = ma.fields.List(ma.fields.String())
-    building = ma.fields.String(allow_none=True)
-    floor = ma.fields.String(allow_none=True)
-    timezone = ma.fields.String()
+class FreeRoom(RoomSummary):
+    """A room free for the whole window."""

@@ -8,16 +8,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from reservation_service.replica.models import RoomReplica
 from reservation_service.reservations.models import CONFIRMED, Reservation
 from reservation_service.reservations.policy import Interval, is_open, open_intervals
-from reservation_service.rooms.models import RoomReplica
 from reservation_service.times import in_zone, local_day
 from servicekit.auth import Principal
 from servicekit.pagination import paginate
 from servicekit.problems import Problem
 
 
-def day_availability(session: Session, *, room_id: int, day: date, viewer: Principal) -> dict[str, Any]:
+def day_availability(*, session: Session, room_id: int, day: date, viewer: Principal) -> dict[str, Any]:
     """Occupied ranges (buffers included) and free time inside opening hours, covering the room's local day;
     others' bookings show as times only."""
     room = session.get(RoomReplica, room_id)
@@ -75,8 +75,8 @@ def _interval(start: datetime, end: datetime, zone: str) -> dict[str, Any]:
 
 
 def free_rooms(
-    session: Session,
     *,
+    session: Session,
     start: datetime,
     end: datetime,
     page: int,

@@ -22,7 +22,7 @@ FreeRoomPage = page_envelope_schema(FreeRoom, "FreeRoomPage")
 def day(query: dict[str, Any]) -> dict[str, Any]:
     """A room's booked and free intervals over one local day (23 or 25 hours on daylight-saving days)."""
     return service.day_availability(
-        current_session(), room_id=query["room_id"], day=query["date"], viewer=current_principal()
+        session=current_session(), room_id=query["room_id"], day=query["date"], viewer=current_principal()
     )
 
 
@@ -32,4 +32,4 @@ def day(query: dict[str, Any]) -> dict[str, Any]:
 @blp.problems((422, "`start`/`end` missing, without offset, or out of order."))
 def free_rooms(query: dict[str, Any]) -> dict[str, Any]:
     """The active rooms free for the whole window, by id."""
-    return service.free_rooms(current_session(), **query)
+    return service.free_rooms(session=current_session(), **query)

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from icalendar import Calendar, Event
 from sqlalchemy.orm import Session
 
+from reservation_service.replica.models import RoomReplica
 from reservation_service.reservations.models import CONFIRMED, Reservation
-from reservation_service.rooms.models import RoomReplica
 from servicekit.db import utcnow
 
 PRODID = "-//Meeting Room Reservation System//Room bookings//EN"

@@ -9,9 +9,8 @@ import marshmallow as ma
 from flask import Response, current_app, request
 
 from reservation_service.calendar import ics, secrets
+from reservation_service.replica.models import RoomReplica, UserReplica
 from reservation_service.reservations import service as reservations
-from reservation_service.rooms.models import RoomReplica
-from reservation_service.users.models import UserReplica
 from servicekit.auth import current_principal
 from servicekit.db import current_session
 from servicekit.openapi import ProblemBlueprint
@@ -111,5 +110,7 @@ def room_feed(secret: str, room_id: int) -> Response:
 @blp.problems((404, "No such reservation of the caller's."))
 def reservation_ics(reservation_id: int) -> Response:
     """One reservation as .ics, to add to your calendar."""
-    reservation, room = reservations.get_visible(current_session(), reservation_id, current_principal())
+    reservation, room = reservations.get_visible(
+        session=current_session(), reservation_id=reservation_id, viewer=current_principal()
+    )
     return _ics(ics.single(reservation, room))

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from reservation_service.reservations import service
+from reservation_service.replica.models import RoomReplica
+from reservation_service.reservations import booking, service
 from reservation_service.reservations.models import CONFIRMED, RELEASED, Reservation
-from reservation_service.rooms.models import RoomReplica
 from servicekit.auth import Principal
 from servicekit.db import utcnow
 from servicekit.problems import Problem
@@ -30,8 +30,8 @@ def window(reservation: Reservation, room: RoomReplica) -> tuple[datetime, datet
     return reservation.start_time - EARLY, closes
 
 
-def check_in(session: Session, *, reservation_id: int, user: Principal) -> tuple[Reservation, RoomReplica]:
-    reservation, room = service.get_visible(session, reservation_id, user, lock=True)
+def check_in(*, session: Session, reservation_id: int, user: Principal) -> tuple[Reservation, RoomReplica]:
+    reservation, room = service.get_visible(session=session, reservation_id=reservation_id, viewer=user, lock=True)
     if reservation.status != CONFIRMED:
         raise Problem(409, f"This reservation is {reservation.status}.", slug="reservation-cancelled")
     if reservation.checked_in_at is not None:
@@ -43,7 +43,7 @@ def check_in(session: Session, *, reservation_id: int, user: Principal) -> tuple
         raise Problem(409, detail, slug="check-in-closed", title="Check-in is closed")
     reservation.checked_in_at = now
     reservation.version += 1
-    service.emit(session, reservation, "reservation_updated", room.timezone)
+    booking.publish(session, reservation, "reservation_updated", room.timezone)
     return reservation, room
 
 
@@ -90,6 +90,6 @@ def _release(sessions: sessionmaker[Session], reservation_id: int) -> int:
         )
         if reservation is None:
             return 0
-        service.cancel(session, reservation, RELEASE_REASON, status=RELEASED)
+        service.cancel(session=session, reservation=reservation, reason=RELEASE_REASON, status=RELEASED)
     log.info("released a no-show", extra={"reservation_id": reservation_id})
     return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reservation_service.checkin import service
-from reservation_service.reservations import service as reservations
+from reservation_service.reservations import booking
 from reservation_service.reservations.models import ReservationRead
 from servicekit.auth import current_principal
 from servicekit.db import current_session
@@ -23,6 +23,6 @@ def check_in(reservation_id: int) -> dict[str, Any]:
     """Check in: from 15 minutes before the start until the end (in rooms that require check-in, until start
     + check_in_minutes if that is first). Checking in again changes nothing."""
     session = current_session()
-    reservation, room = service.check_in(session, reservation_id=reservation_id, user=current_principal())
+    reservation, room = service.check_in(session=session, reservation_id=reservation_id, user=current_principal())
     session.commit()
-    return reservations.to_dict(reservation, room.timezone)
+    return booking.to_dict(reservation, room.timezone)

@@ -10,9 +10,9 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reservation_service.times import AwareDateTime
-from servicekit.db import db, utcnow
+from servicekit.db import Timestamped, Versioned, db
 from servicekit.pagination import PageQuery
-from servicekit.schemas import Integer, StrictSchema
+from servicekit.schemas import Integer, PartialUpdate, StrictSchema
 
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
@@ -20,7 +20,7 @@ RELEASED = "released"  # a no-show in a room that requires check-in; history lik
 STATUSES = (CONFIRMED, CANCELLED, RELEASED)
 
 
-class Reservation(db.Model):  # type: ignore[name-defined,misc]
+class Reservation(db.Model, Versioned, Timestamped):  # type: ignore[name-defined,misc]
     __tablename__ = "reservations"
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
@@ -34,9 +34,6 @@ class Reservation(db.Model):  # type: ignore[name-defined,misc]
     purpose: Mapped[str | None] = mapped_column(sa.String(500))
     attendees: Mapped[int] = mapped_column(sa.Integer, default=1)
     status: Mapped[str] = mapped_column(sa.String(20), default=CONFIRMED)
-    version: Mapped[int] = mapped_column(sa.Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
     series_id: Mapped[int | None] = mapped_column(sa.BigInteger, sa.ForeignKey("reservation_series.id"))
@@ -85,21 +82,14 @@ class ReservationCreate(StrictSchema):
     attendees = attendees_field(load_default=1)
 
 
-class ReservationUpdate(StrictSchema):
+class ReservationUpdate(PartialUpdate):
     """PUT and PATCH alike: any subset of the writable fields."""
-
-    min_properties = 1  # documented as minProperties (servicekit.openapi)
 
     room_id = room_id_field()
     start_time = local_time_field()
     end_time = local_time_field()
     purpose = purpose_field()
     attendees = attendees_field()
-
-    @ma.validates_schema
-    def _not_empty(self, data: dict[str, object], **_: object) -> None:
-        if not data:
-            raise ma.ValidationError("Give at least one field to change.")
 
 
 class ReservationRead(ma.Schema):

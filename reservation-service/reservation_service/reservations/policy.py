@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from reservation_service.replica.models import RoomReplica
 from reservation_service.reservations.models import CONFIRMED, Reservation
-from reservation_service.rooms.models import RoomReplica
 from servicekit.auth import Principal
 from servicekit.problems import Problem
 

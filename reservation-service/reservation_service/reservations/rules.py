@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from reservation_service.replica.models import RoomReplica
 from reservation_service.reservations.models import CONFIRMED, Reservation
-from reservation_service.rooms.models import RoomReplica
 from reservation_service.times import TimeError, parse_instant
 from servicekit.problems import Problem, validation_problem
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app, url_for
 
-from reservation_service.reservations import service
+from reservation_service.reservations import booking, service
 from reservation_service.reservations.models import (
     ReservationCreate,
     ReservationListQuery,
@@ -36,7 +36,7 @@ def current_limits() -> Limits:
 )
 def list_reservations(query: dict[str, Any]) -> dict[str, Any]:
     """The caller's reservations (admins: everyone's), by start time."""
-    return service.list_visible(current_session(), viewer=current_principal(), **query)
+    return service.list_visible(session=current_session(), viewer=current_principal(), **query)
 
 
 @blp.post("")
@@ -50,11 +50,11 @@ def create_reservation(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     """Book a room."""
     session = current_session()
     reservation, room = service.create_reservation(
-        session, reservation_in=body, user=current_principal(), limits=current_limits()
+        session=session, reservation_in=body, user=current_principal(), limits=current_limits()
     )
     session.commit()
     location = url_for("reservations.get_reservation", reservation_id=reservation.id)
-    return service.to_dict(reservation, room.timezone), {"Location": location}
+    return booking.to_dict(reservation, room.timezone), {"Location": location}
 
 
 @blp.get("/<id:reservation_id>")
@@ -62,8 +62,10 @@ def create_reservation(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
 @blp.problems((404, "No such reservation of the caller's."))
 def get_reservation(reservation_id: int) -> dict[str, Any]:
     """One reservation of the caller's (admins: anyone's)."""
-    reservation, room = service.get_visible(current_session(), reservation_id, current_principal())
-    return service.to_dict(reservation, room.timezone)
+    reservation, room = service.get_visible(
+        session=current_session(), reservation_id=reservation_id, viewer=current_principal()
+    )
+    return booking.to_dict(reservation, room.timezone)
 
 
 @blp.put("/<id:reservation_id>")
@@ -79,10 +81,10 @@ def update_reservation(body: dict[str, Any], reservation_id: int) -> dict[str, A
     """Change a reservation (PUT and PATCH both take any subset of the fields); every rule is checked again."""
     session = current_session()
     reservation, room = service.update_reservation(
-        session, reservation_id=reservation_id, changes=body, user=current_principal(), limits=current_limits()
+        session=session, reservation_id=reservation_id, changes=body, user=current_principal(), limits=current_limits()
     )
     session.commit()
-    return service.to_dict(reservation, room.timezone)
+    return booking.to_dict(reservation, room.timezone)
 
 
 @blp.delete("/<id:reservation_id>")
@@ -91,5 +93,5 @@ def update_reservation(body: dict[str, Any], reservation_id: int) -> dict[str, A
 def cancel_reservation(reservation_id: int) -> None:
     """Cancel a reservation; it stays in the history as cancelled."""
     session = current_session()
-    service.cancel_reservation(session, reservation_id=reservation_id, user=current_principal())
+    service.cancel_reservation(session=session, reservation_id=reservation_id, user=current_principal())
     session.commit()

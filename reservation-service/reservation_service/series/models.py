@@ -18,13 +18,13 @@ from reservation_service.reservations.models import (
     room_id_field,
 )
 from reservation_service.times import AwareDateTime
-from servicekit.db import db, utcnow
-from servicekit.schemas import Integer, StrictSchema
+from servicekit.db import Timestamped, db
+from servicekit.schemas import Integer, PartialUpdate, StrictSchema
 
 FAIL, SKIP = "fail", "skip"
 
 
-class ReservationSeries(db.Model):  # type: ignore[name-defined,misc]
+class ReservationSeries(db.Model, Timestamped):  # type: ignore[name-defined,misc]
     __tablename__ = "reservation_series"
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
@@ -36,8 +36,6 @@ class ReservationSeries(db.Model):  # type: ignore[name-defined,misc]
     purpose: Mapped[str | None] = mapped_column(sa.String(500))
     attendees: Mapped[int] = mapped_column(sa.Integer, default=1)
     skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)  # as answered on creation
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class SeriesCreate(StrictSchema):
@@ -61,18 +59,11 @@ class SeriesCreate(StrictSchema):
     )
 
 
-class SeriesUpdate(StrictSchema):
+class SeriesUpdate(PartialUpdate):
     """Changes the occurrences that have not started yet."""
-
-    min_properties = 1
 
     purpose = purpose_field()
     attendees = attendees_field()
-
-    @ma.validates_schema
-    def _not_empty(self, data: dict[str, object], **_: object) -> None:
-        if not data:
-            raise ma.ValidationError("Give purpose or attendees.")
 
 
 class SeriesCancelQuery(ma.Schema):

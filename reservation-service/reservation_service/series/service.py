@@ -9,14 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from reservation_service.reservations import rules, service
+from reservation_service.access import hold_for_booking
+from reservation_service.replica.models import RoomReplica
+from reservation_service.reservations import booking, rules, service
 from reservation_service.reservations.models import CONFIRMED, Reservation
 from reservation_service.reservations.policy import Limits, check_quota, policy_errors, policy_problem
-from reservation_service.rooms.models import RoomReplica
 from reservation_service.series.models import FAIL, ReservationSeries
 from reservation_service.series.recurrence import RuleError, occurrences, parse_rule
 from reservation_service.times import in_zone
-from reservation_service.users.access import hold_for_booking
 from servicekit.auth import Principal
 from servicekit.db import utcnow
 from servicekit.problems import Problem, validation_problem
@@ -32,7 +32,7 @@ def to_dict(series: ReservationSeries, zone: str, reservations: list[Reservation
         "end_time": in_zone(series.end_time, zone),
         "purpose": series.purpose,
         "attendees": series.attendees,
-        "reservations": [service.to_dict(reservation, zone) for reservation in reservations],
+        "reservations": [booking.to_dict(reservation, zone) for reservation in reservations],
         "skipped": series.skipped,
     }
 
@@ -58,7 +58,7 @@ def _skip(window: rules.Window, zone: str, reason: str, **details: Any) -> dict[
 
 
 def create_series(
-    session: Session, *, series_in: dict[str, Any], user: Principal, limits: Limits
+    *, session: Session, series_in: dict[str, Any], user: Principal, limits: Limits
 ) -> tuple[ReservationSeries, RoomReplica, list[Reservation]]:
     room = rules.bookable_room(session, series_in["room_id"])
     rule_text, windows = _expand(series_in, room)
@@ -88,7 +88,9 @@ def create_series(
             continue
         values = {**series_in, "start_time": window.start, "end_time": window.end}
         try:
-            reservation = service.book(session, room=room, window=window, values=values, user=user, series=series)
+            reservation = booking.book(
+                session=session, room=room, window=window, values=values, user=user, series=series
+            )
         except Problem as problem:
             if problem.status != 409:
                 raise
@@ -132,14 +134,14 @@ def _occurrences(session: Session, series: ReservationSeries, *, lock: bool = Fa
 
 
 def get_series(
-    session: Session, *, series_id: int, viewer: Principal
+    *, session: Session, series_id: int, viewer: Principal
 ) -> tuple[ReservationSeries, RoomReplica, list[Reservation]]:
     series, room = _visible(session, series_id, viewer)
     return series, room, _occurrences(session, series)
 
 
 def update_series(
-    session: Session, *, series_id: int, changes: dict[str, Any], user: Principal
+    *, session: Session, series_id: int, changes: dict[str, Any], user: Principal
 ) -> tuple[ReservationSeries, RoomReplica, list[Reservation]]:
     """New purpose or attendees for the series and every confirmed occurrence not yet started."""
     series, room = _visible(session, series_id, user)
@@ -156,11 +158,11 @@ def update_series(
         for key, value in changes.items():
             setattr(reservation, key, value)
         reservation.version += 1
-        service.emit(session, reservation, "reservation_updated", room.timezone)
+        booking.publish(session, reservation, "reservation_updated", room.timezone)
     return series, room, _occurrences(session, series)
 
 
-def cancel_series(session: Session, *, series_id: int, user: Principal, from_: datetime | None) -> None:
+def cancel_series(*, session: Session, series_id: int, user: Principal, from_: datetime | None) -> None:
     """Cancel the confirmed occurrences starting at or after `from_` (never earlier than now)."""
     series, _ = _visible(session, series_id, user)
     now = utcnow()
@@ -168,4 +170,4 @@ def cancel_series(session: Session, *, series_id: int, user: Principal, from_: d
     reason = "cancelled by an admin" if user.is_admin and user.user_id != series.user_id else "cancelled"
     for reservation in _occurrences(session, series, lock=True):
         if reservation.status == CONFIRMED and reservation.start_time >= since:
-            service.cancel(session, reservation, reason)
+            service.cancel(session=session, reservation=reservation, reason=reason)

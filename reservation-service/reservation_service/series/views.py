@@ -27,7 +27,7 @@ def create_series(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
     """Book a recurring meeting: every occurrence an ordinary reservation."""
     session = current_session()
     series, room, booked = service.create_series(
-        session, series_in=body, user=current_principal(), limits=current_limits()
+        session=session, series_in=body, user=current_principal(), limits=current_limits()
     )
     session.commit()
     location = url_for("series.get_series", series_id=series.id)
@@ -39,7 +39,9 @@ def create_series(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
 @blp.problems((404, "No such series of the caller's."))
 def get_series(series_id: int) -> dict[str, Any]:
     """A series with every occurrence, in any status."""
-    series, room, occurrences = service.get_series(current_session(), series_id=series_id, viewer=current_principal())
+    series, room, occurrences = service.get_series(
+        session=current_session(), series_id=series_id, viewer=current_principal()
+    )
     return service.to_dict(series, room.timezone, occurrences)
 
 
@@ -51,7 +53,7 @@ def update_series(body: dict[str, Any], series_id: int) -> dict[str, Any]:
     """Change purpose or attendees of the occurrences not yet started."""
     session = current_session()
     series, room, occurrences = service.update_series(
-        session, series_id=series_id, changes=body, user=current_principal()
+        session=session, series_id=series_id, changes=body, user=current_principal()
     )
     session.commit()
     return service.to_dict(series, room.timezone, occurrences)
@@ -64,5 +66,5 @@ def update_series(body: dict[str, Any], series_id: int) -> dict[str, Any]:
 def cancel_series(query: dict[str, Any], series_id: int) -> None:
     """Cancel the confirmed occurrences starting at or after `from` (default and minimum: now)."""
     session = current_session()
-    service.cancel_series(session, series_id=series_id, user=current_principal(), from_=query.get("from_"))
+    service.cancel_series(session=session, series_id=series_id, user=current_principal(), from_=query.get("from_"))
     session.commit()

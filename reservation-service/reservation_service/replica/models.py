@@ -1,18 +1,19 @@
-"""The local replica of the room catalogue, built from room events."""
+"""The replicas: what the reservation service keeps of the room catalogue and of the users, built only
+from their services' events (see handlers)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from servicekit.catalogue import PolicyColumns
 from servicekit.db import db, utcnow
 
 
-class RoomReplica(db.Model):  # type: ignore[name-defined,misc]
+class RoomReplica(db.Model, PolicyColumns):  # type: ignore[name-defined,misc]
     __tablename__ = "rooms"
 
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
@@ -24,15 +25,26 @@ class RoomReplica(db.Model):  # type: ignore[name-defined,misc]
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    max_days_ahead: Mapped[int | None] = mapped_column(sa.Integer)
-    max_duration_minutes: Mapped[int | None] = mapped_column(sa.Integer)
-    buffer_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
-    opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    requires_check_in: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    check_in_minutes: Mapped[int] = mapped_column(sa.Integer, default=15)
     version: Mapped[int] = mapped_column(sa.Integer)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     @property
     def bookable(self) -> bool:
+        return self.is_active and not self.is_deleted
+
+
+class UserReplica(db.Model):  # type: ignore[name-defined,misc]
+    """Enough of each user to refuse a removed one and to know the current role."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(sa.String(20))
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    is_deleted: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    @property
+    def may_sign_in(self) -> bool:
         return self.is_active and not self.is_deleted

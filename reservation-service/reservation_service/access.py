@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask, g, request
 from sqlalchemy.orm import Session
 
-from reservation_service.users.models import UserReplica
+from reservation_service.replica.models import UserReplica
 from servicekit.db import current_session
 from servicekit.problems import unauthorized
 
