@@ -3,14 +3,8 @@
 import sys
 
 from room_service import MIGRATIONS_DIR
+from room_service.config import SERVICE_NAME
 from servicekit.boot import ServiceProcesses, main
 
-SERVICE = ServiceProcesses(
-    name="room-service",
-    package="room_service",
-    migrations_dir=MIGRATIONS_DIR,
-    published_topics=("room_events",),
-)
-
 if __name__ == "__main__":
-    sys.exit(main(SERVICE))
+    sys.exit(main(ServiceProcesses(SERVICE_NAME, "room_service", MIGRATIONS_DIR, published_topics=("room_events",))))

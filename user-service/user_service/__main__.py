@@ -4,13 +4,7 @@ import sys
 
 from servicekit.boot import ServiceProcesses, main
 from user_service import MIGRATIONS_DIR
-
-SERVICE = ServiceProcesses(
-    name="user-service",
-    package="user_service",
-    migrations_dir=MIGRATIONS_DIR,
-    published_topics=("user_events",),
-)
+from user_service.config import SERVICE_NAME
 
 if __name__ == "__main__":
-    sys.exit(main(SERVICE))
+    sys.exit(main(ServiceProcesses(SERVICE_NAME, "user_service", MIGRATIONS_DIR, published_topics=("user_events",))))
