@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from servicekit.problems import PROBLEM_JSON
+
 
 class Heartbeat:
     """The worker loop beats; /healthz fails when it has not beaten for too long, so the liveness probe restarts
@@ -45,7 +47,7 @@ def serve_health(port: int, heartbeat: Heartbeat, host: str | None = None) -> Th
             elif self.path == "/metrics":
                 self._send(200, CONTENT_TYPE_LATEST, generate_latest())
             else:
-                self._send(404, "application/problem+json", b'{"type":"about:blank","title":"Not Found","status":404}')
+                self._send(404, PROBLEM_JSON, b'{"type":"about:blank","title":"Not Found","status":404}')
 
         def _send(self, status: int, content_type: str, body: bytes) -> None:
             self.send_response(status)

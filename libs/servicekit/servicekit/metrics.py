@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Iterator
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -28,6 +27,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from servicekit.context import request_elapsed_s
 from servicekit.db import db
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -90,10 +90,6 @@ def registry() -> CollectorRegistry:
 
 
 def install_metrics(app: Flask) -> None:
-    @app.before_request
-    def _start_timer() -> None:
-        g.metrics_started = time.perf_counter()
-
     @app.after_request
     def _observe(response: Response) -> Response:
         if request.path in UNMEASURED:
@@ -101,9 +97,9 @@ def install_metrics(app: Flask) -> None:
         # The route template, not the path: /rooms/<id:room_id>, so ids do not explode the label set.
         route = request.url_rule.rule if request.url_rule is not None else "unrouted"
         REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        started = g.get("metrics_started")
-        if started is not None:
-            LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        elapsed = request_elapsed_s()
+        if elapsed is not None:
+            LATENCY.labels(request.method, route).observe(elapsed)
         return response
 
     @app.get("/metrics")

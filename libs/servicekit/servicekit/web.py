@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from webargs import core
@@ -22,7 +21,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from servicekit import openapi
 from servicekit.auth import TokenVerifier, install_authentication, jwks_verifier
-from servicekit.context import clean_request_id, request_id_var, user_id_var
+from servicekit.context import (
+    clean_request_id,
+    request_elapsed_s,
+    request_id_var,
+    start_request_timer,
+    user_id_var,
+)
 from servicekit.converters import IdConverter
 from servicekit.db import db
 from servicekit.docs import docs_blueprint
@@ -101,7 +106,7 @@ def loggable_path(path: str, redacted_prefixes: tuple[str, ...]) -> str:
 def _install_request_context(app: Flask, redacted_prefixes: tuple[str, ...] = ()) -> None:
     @app.before_request
     def _start() -> None:
-        g.started = time.perf_counter()
+        start_request_timer()
         user_id_var.set(None)
         request_id_var.set(clean_request_id(request.headers.get("X-Request-ID")))
 
@@ -111,7 +116,7 @@ def _install_request_context(app: Flask, redacted_prefixes: tuple[str, ...] = ()
         if request_id:
             response.headers["X-Request-ID"] = request_id
         if request.path not in ("/healthz", "/readyz", "/metrics"):
-            duration_ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2)
+            duration_ms = round((request_elapsed_s() or 0.0) * 1000, 2)
             level = logging.ERROR if response.status_code >= 500 else logging.INFO
             log.log(
                 level,
