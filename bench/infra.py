@@ -24,7 +24,7 @@ import psycopg2.extensions
 
 from devstack.harness import PROCESS_NAMES, Stack
 from devstack.stack import ROOT, SERVICES, StackConfig
-from servicekit.testing import free_port
+from servicekit_testing import free_port
 
 BENCH_DIR = ROOT / ".dev" / "bench"
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))

@@ -27,7 +27,7 @@ from botocore.config import Config
 from devstack.harness import Stack, moto_server, system_stack_config
 from devstack.stack import ROLES, ROOT, SERVICES
 from servicekit.dbadmin import drop_database, ensure_database
-from servicekit.testing import unique_name
+from servicekit_testing import unique_name
 from tests.logcheck import problems_in
 
 IMAGES = {name: f"meeting-room-system/{name}-service:local" for name in SERVICES}
