@@ -25,7 +25,7 @@ from devstack.stack import (
     service_command,
 )
 from servicekit.dbadmin import drop_database, ensure_database
-from servicekit.testing import free_port, kafka_servers, postgres_server_url, unique_name
+from servicekit_testing import free_port, kafka_servers, postgres_server_url, unique_name
 
 PROCESS_NAMES = ["oidc"] + [f"{s}-{r}" for s in SERVICES for r in ROLES[s]] + ["gateway"]
 TEST_USERS = [

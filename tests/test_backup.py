@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 from devstack.harness import moto_server
 from devstack.stack import ROOT
 from servicekit.dbadmin import drop_database, ensure_database
-from servicekit.testing import free_port, kafka_servers, postgres_server_url, unique_name
+from servicekit_testing import free_port, kafka_servers, postgres_server_url, unique_name
 
 DATABASES = ("user_db", "room_db", "reservation_db")
 SERVICE_OF = {"user_db": "user", "room_db": "room", "reservation_db": "reservation"}

@@ -13,7 +13,7 @@ import requests
 
 from devstack.harness import Stack, running_stack, system_stack_config
 from devstack.stack import ROOT
-from servicekit.testing import free_port
+from servicekit_testing import free_port
 
 POSTGRES = str(ROOT / "scripts" / "postgres.sh")
 

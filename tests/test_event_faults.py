@@ -17,7 +17,7 @@ from kafka import KafkaConsumer
 from devstack.harness import Stack, running_stack, system_stack_config
 from devstack.stack import ROOT
 from servicekit.settings import sqlalchemy_url
-from servicekit.testing import free_port, unique_name
+from servicekit_testing import free_port, unique_name
 from tests.test_slice import book, book_when_known, create_room
 
 

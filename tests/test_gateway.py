@@ -146,7 +146,7 @@ def test_auth_is_rate_limited_per_client(stack: Stack, tmp_path_factory: pytest.
 
     from devstack.gateway import render_gateway_config
     from devstack.stack import ROOT
-    from servicekit.testing import free_port
+    from servicekit_testing import free_port
 
     config = copy.deepcopy(stack.config)
     config.dev_dir = tmp_path_factory.mktemp("limited-gateway")

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from devstack.harness import Stack
-from servicekit.testing import TestKeys, forgeries
+from servicekit_testing import TestKeys, forgeries
 from tests.test_slice import book, create_room
 
 PROTECTED = ["/users/profile", "/admin/users", "/rooms", "/reservations", "/availability/rooms"]

@@ -13,10 +13,10 @@ from reservation_service import MIGRATIONS_DIR, create_app
 from reservation_service.config import Settings
 from reservation_service.replica.handlers import HANDLERS
 from servicekit.consumer import apply_once
-from servicekit.pytest_plugin import service_settings
-from servicekit.testing import migrated_database
+from servicekit_testing import migrated_database
+from servicekit_testing.pytest_plugin import service_settings
 
-pytest_plugins = ["servicekit.pytest_plugin"]
+pytest_plugins = ["servicekit_testing.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from icalendar import Calendar
 from reservation_service import create_app
 from reservation_service.config import Settings
 from servicekit.settings import ConfigError
-from servicekit.testing import TestKeys
+from servicekit_testing import TestKeys
 from tests.conftest import room_event
 from tests.test_reservations import book
 

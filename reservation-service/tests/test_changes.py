@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from servicekit.testing import TestKeys
+from servicekit_testing import TestKeys
 from tests.conftest import room_event
 from tests.test_reservations import at, book
 

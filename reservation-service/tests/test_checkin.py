@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import sessionmaker
 
 from reservation_service.checkin.service import release_no_shows
-from servicekit.testing import TestKeys
+from servicekit_testing import TestKeys
 from tests.conftest import room_event
 from tests.test_reservations import at, book
 

@@ -16,8 +16,8 @@ from reservation_service.config import Settings
 from reservation_service.replica.handlers import HANDLERS
 from servicekit.consumer import ConsumerConfig, EventConsumer
 from servicekit.settings import KafkaSettings
-from servicekit.testing import kafka_servers, unique_name
 from servicekit.topics import ensure_topics
+from servicekit_testing import kafka_servers, unique_name
 from tests.conftest import room_event
 
 

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from reservation_service import create_app
 from reservation_service.config import Settings
-from servicekit.testing import TestKeys
+from servicekit_testing import TestKeys
 from tests.conftest import room_event
 
 ApplyEvent = Callable[..., bool]

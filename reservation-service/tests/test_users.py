@@ -19,7 +19,7 @@ from reservation_service.reservations.policy import Limits
 from servicekit.auth import Principal
 from servicekit.consumer import apply_once
 from servicekit.problems import Problem
-from servicekit.testing import TestKeys
+from servicekit_testing import TestKeys
 from tests.conftest import room_event, user_deleted
 from tests.test_reservations import at, book
 

@@ -10,10 +10,10 @@ from flask.testing import FlaskClient
 
 from room_service import MIGRATIONS_DIR, create_app
 from room_service.config import Settings
-from servicekit.pytest_plugin import service_settings
-from servicekit.testing import migrated_database
+from servicekit_testing import migrated_database
+from servicekit_testing.pytest_plugin import service_settings
 
-pytest_plugins = ["servicekit.pytest_plugin"]
+pytest_plugins = ["servicekit_testing.pytest_plugin"]
 
 MakeRoom = Callable[..., dict[str, Any]]
 ReadOutbox = Callable[..., list[dict[str, Any]]]

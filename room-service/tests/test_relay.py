@@ -15,7 +15,7 @@ from kafka import KafkaConsumer
 from room_service.config import SERVICE_NAME
 from servicekit.relay import Relay, RelayConfig
 from servicekit.settings import KafkaSettings, ServiceSettings
-from servicekit.testing import kafka_servers, unique_name
+from servicekit_testing import kafka_servers, unique_name
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from room_service import MIGRATIONS_DIR
 from servicekit.dbadmin import drop_database, ensure_database
 from servicekit.migrations import alembic_config
-from servicekit.testing import postgres_server_url, unique_name
+from servicekit_testing import postgres_server_url, unique_name
 
 DEFAULTS = {
     "max_days_ahead": 365,

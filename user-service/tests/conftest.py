@@ -5,12 +5,12 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from servicekit.pytest_plugin import service_settings
-from servicekit.testing import TestKeys, migrated_database
+from servicekit_testing import TestKeys, migrated_database
+from servicekit_testing.pytest_plugin import service_settings
 from user_service import MIGRATIONS_DIR, create_app
 from user_service.config import Settings
 
-pytest_plugins = ["servicekit.pytest_plugin"]
+pytest_plugins = ["servicekit_testing.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from servicekit.testing import AUDIENCE, ISSUER, TestKeys
+from servicekit_testing import AUDIENCE, ISSUER, TestKeys
 
 
 def mint(app: Flask, email: str, role: str) -> str:

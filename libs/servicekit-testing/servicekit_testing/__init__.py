@@ -1,4 +1,8 @@
-"""Test helpers shared by the services' suites: throwaway databases, signing keys, a JWKS server."""
+"""Test helpers shared by the suites: throwaway databases, signing keys, a JWKS server.
+
+A package of its own (libs/servicekit-testing), installed in the development virtualenv only: the service
+images install libs/servicekit, which holds nothing test-only.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Fixtures every service's suite shares; a suite defines `database_url` and `app` itself.
 
-Enable with `pytest_plugins = ["servicekit.pytest_plugin"]` in the suite's conftest.py.
+Enable with `pytest_plugins = ["servicekit_testing.pytest_plugin"]` in the suite's conftest.py (not an entry point:
+the autouse fixtures need the suite's `database_url`, which the system tests do not have).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from servicekit.settings import ServiceSettings
-from servicekit.testing import AUDIENCE, ISSUER, TestKeys, jwks_server, truncate_all
+from servicekit_testing import AUDIENCE, ISSUER, TestKeys, jwks_server, truncate_all
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 
 from servicekit.auth import JWKSKeySource, Principal, TokenVerifier
 from servicekit.problems import Problem
-from servicekit.testing import AUDIENCE, ISSUER, TestKeys, forgeries, jwks_server
+from servicekit_testing import AUDIENCE, ISSUER, TestKeys, forgeries, jwks_server
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from servicekit.health_server import Heartbeat, serve_health
-from servicekit.testing import free_port
+from servicekit_testing import free_port
 
 
 def test_it_binds_to_host_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
