@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make images`: builds every image of the project from its Dockerfile, with podman (or docker when
-# podman is missing and a Docker engine answers), and prints their sizes.
+# podman is missing and a Docker engine answers), and prints their sizes and the web app's bundle size.
 #
 #   scripts/images.sh            build what changed (a warm run with nothing changed takes seconds)
 #   scripts/images.sh --sizes    only print the sizes of the images built before
@@ -10,14 +10,18 @@
 #   room-service         room-service/Dockerfile
 #   reservation-service  reservation-service/Dockerfile
 #   backup               scripts/backup/Dockerfile
+#   gateway              docker/gateway/Dockerfile (NGINX with the web app, built from web/ in its first stage)
 # each tagged as CI pushes it, ${IMAGE_REGISTRY}/<image>:latest and :<git commit> (the commit only when
 # the image's inputs have no uncommitted change), and meeting-room-system/<image>:local (docker compose's
 # default, and what tests/test_images_run.py runs).
 #
-# Base images: each Dockerfile says `ARG BASE_IMAGE=<pinned official image>`. Where that image can be
-# neither found nor pulled (no registry on our machines), a stand-in is made from Debian packages with
-# mmdebstrap (Python 3.11 for the services; the PostgreSQL 15 client and Python for the backup image),
-# kept as a tar under .cache/images/ and imported once; it is remade only when its recipe changes.
+# Base images: each Dockerfile says `ARG BASE_IMAGE=<pinned official image>` (the gateway's also
+# `ARG NODE_IMAGE=`, the stage that builds the web app). Where that image can be neither found nor pulled
+# (no registry on our machines), a stand-in is made from Debian packages with mmdebstrap (Python 3.11 for
+# the services; the PostgreSQL 15 client and Python for the backup image; Debian's NGINX for the gateway;
+# for the web build, the host's Node.js -- the one scripts/web.sh uses -- on Debian, since Debian 12's
+# Node.js 18 is too old for Vite), kept as a tar under .cache/images/ and imported once; it is remade
+# only when its recipe (or the host's Node.js version) changes.
 # The image itself is rebuilt only when its inputs change (its Dockerfile, the files it copies, its base,
 # this script): a stamp in .cache/images/ remembers the inputs of the image last built.
 #
@@ -34,7 +38,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 
-readonly IMAGES=(user-service room-service reservation-service backup)
+readonly IMAGES=(user-service room-service reservation-service backup gateway)
 readonly LOCAL_REPO="meeting-room-system"
 readonly IMAGE_REGISTRY="${IMAGE_REGISTRY:-docker.io/meetingroomsystem}"
 readonly IMAGE_BASE="${IMAGE_BASE:-auto}"
@@ -70,15 +74,26 @@ engine() { "${ENGINE}" "$@"; }
 dockerfile_of() {
     case "$1" in
         backup) printf 'scripts/backup/Dockerfile\n' ;;
+        gateway) printf 'docker/gateway/Dockerfile\n' ;;
         *) printf '%s/Dockerfile\n' "$1" ;;
     esac
 }
 
-# The official base a Dockerfile names: the default of its `ARG BASE_IMAGE=`.
+# The base images an image's Dockerfile takes, one line each: the build argument that names it and the
+# kind of stand-in that replaces it where the official one cannot be had.
+bases_of() {
+    case "$1" in
+        backup) printf 'BASE_IMAGE postgres\n' ;;
+        gateway) printf 'NODE_IMAGE node\nBASE_IMAGE nginx\n' ;;
+        *) printf 'BASE_IMAGE python\n' ;;
+    esac
+}
+
+# The official base a Dockerfile names for a build argument: the default of its `ARG <NAME>=`.
 official_base_of() {
-    local base
-    base="$(sed -n 's/^ARG BASE_IMAGE=\(.*\)$/\1/p' "$(dockerfile_of "$1")" | head -n 1)"
-    [[ -n "${base}" ]] || die "$(dockerfile_of "$1") has no 'ARG BASE_IMAGE=<image>' line"
+    local dockerfile=$1 arg=$2 base
+    base="$(sed -n "s/^ARG ${arg}=\(.*\)\$/\1/p" "${dockerfile}" | head -n 1)"
+    [[ -n "${base}" ]] || die "${dockerfile} has no 'ARG ${arg}=<image>' line"
     printf '%s\n' "${base}"
 }
 
@@ -125,14 +140,39 @@ standin_recipe() {
                 'CHANGE=ENV PG_MAJOR=15' \
                 'CHANGE=CMD ["bash"]'
             ;;
+        nginx)
+            # nginx:1.28.0-alpine as the gateway image uses it: nginx (Debian's 1.22, the one `make run` and the
+            # tests run), the nginx user with uid 101, a wget for the health check.
+            printf '%s\n' "${common[@]}" \
+                --include=nginx,wget,ca-certificates \
+                --customize-hook='chroot "$1" groupadd --system --gid 101 nginx' \
+                --customize-hook='chroot "$1" useradd --system --uid 101 --gid 101 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin nginx' \
+                'CHANGE=ENV LANG=C.UTF-8' \
+                'CHANGE=ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+                'CHANGE=STOPSIGNAL SIGQUIT' \
+                'CHANGE=CMD ["nginx", "-g", "daemon off;"]'
+            ;;
+        node)
+            # node:22-bookworm-slim for the web app's build stage: the host's Node.js and npm (what
+            # scripts/web.sh builds with) copied onto Debian; npm trusts the same certificates as pip.
+            local node prefix
+            node="$(readlink -f "$(command -v node)")"
+            prefix="$(dirname "$(dirname "${node}")")"
+            [[ -x "${node}" && -d "${prefix}/lib/node_modules/npm" ]] \
+                || die "the node stand-in needs Node.js with npm on this machine (scripts/bootstrap.sh)"
+            printf '%s\n' "${common[@]}" \
+                --include=ca-certificates \
+                --customize-hook="cp '${node}' \"\$1/usr/local/bin/node\"" \
+                --customize-hook="mkdir -p \"\$1/usr/local/lib/node_modules\" && cp -a '${prefix}/lib/node_modules/npm' \"\$1/usr/local/lib/node_modules/\"" \
+                --customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm"' \
+                --customize-hook='ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"' \
+                "NODE_VERSION=$("${node}" --version)" \
+                'CHANGE=ENV LANG=C.UTF-8' \
+                'CHANGE=ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+                'CHANGE=ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
+                'CHANGE=CMD ["node"]'
+            ;;
         *) die "no stand-in recipe for ${kind}" ;;
-    esac
-}
-
-standin_kind_of() {
-    case "$1" in
-        backup) printf 'postgres\n' ;;
-        *) printf 'python\n' ;;
     esac
 }
 
@@ -155,7 +195,11 @@ ensure_standin() {
     fi
     mapfile -t recipe < <(standin_recipe "${kind}")
     for line in "${recipe[@]}"; do
-        if [[ "${line}" == CHANGE=* ]]; then changes+=(--change "${line#CHANGE=}"); else args+=("${line}"); fi
+        case "${line}" in
+            CHANGE=*) changes+=(--change "${line#CHANGE=}") ;;
+            NODE_VERSION=*) ;;  # only in the recipe's hash: a new Node.js on the host makes a new stand-in
+            *) args+=("${line}") ;;
+        esac
     done
     tar="${CACHE}/standin-${kind}-${key}.tar"
     if [[ ! -s "${tar}" ]]; then
@@ -177,10 +221,9 @@ ensure_standin() {
     printf '%s\n' "${image}"
 }
 
-# True when the official base is present or can be pulled (never with IMAGE_BASE=standin).
+# True when the official base (an image name) is present or can be pulled (never with IMAGE_BASE=standin).
 official_available() {
-    local official
-    official="$(official_base_of "$1")"
+    local official=$1
     case "${IMAGE_BASE}" in
         standin) return 1 ;;
         auto | official) ;;
@@ -216,11 +259,11 @@ inputs_of() {
 }
 
 inputs_key() {
-    local image=$1 base_id=$2 files=()
+    local image=$1 base_ids=$2 files=()
     mapfile -t files < <(inputs_of "$(dockerfile_of "${image}")" | xargs -r -I{} find {} -type f \
         -not -path '*/__pycache__/*' -not -name '*.pyc' -not -path '*.egg-info/*' -not -path '*/build/*' \
         | LC_ALL=C sort -u)
-    { sha256sum -- "${files[@]}" "${BASH_SOURCE[0]}"; printf '%s\n' "${ENGINE}" "${base_id}"; } | sha
+    { sha256sum -- "${files[@]}" "${BASH_SOURCE[0]}"; printf '%s\n' "${ENGINE}" "${base_ids}"; } | sha
 }
 
 image_id() { engine image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
@@ -256,19 +299,25 @@ tag_image() {
     if [[ -n "${commit}" ]]; then engine tag "${local_ref}" "${IMAGE_REGISTRY}/${image}:${commit}"; fi
 }
 
+# build_image IMAGE ARG=BASE...: the bases as build arguments (BASE_IMAGE=..., NODE_IMAGE=...).
 build_image() {
-    local image=$1 base=$2 dockerfile base_id key stamp local_ref old_id started=${SECONDS}
+    local image=$1 dockerfile base_ids="" key stamp local_ref old_id started=${SECONDS} pair
+    shift
+    local base_args=()
+    for pair in "$@"; do
+        base_args+=(--build-arg "${pair}")
+        base_ids+="${pair%%=*}=$(image_id "${pair#*=}") "
+    done
     dockerfile="$(dockerfile_of "${image}")"
     local_ref="${LOCAL_REPO}/${image}:local"
-    base_id="$(image_id "${base}")"
-    key="$(inputs_key "${image}" "${base_id}")"
+    key="$(inputs_key "${image}" "${base_ids}")"
     stamp="${CACHE}/${image}.stamp"
     old_id="$(image_id "${local_ref}")"
     if [[ -n "${old_id}" && -f "${stamp}" && "$(cat "${stamp}")" == "${key} ${old_id}" ]]; then
         log "${image}: up to date"
     else
-        log "${image}: building ${dockerfile} on ${base} (log ${CACHE}/logs/${image}.log)"
-        local build=(build --file "${dockerfile}" --build-arg "BASE_IMAGE=${base}" --network host --tag "${local_ref}")
+        log "${image}: building ${dockerfile} on ${*#*=} (log ${CACHE}/logs/${image}.log)"
+        local build=(build --file "${dockerfile}" "${base_args[@]}" --network host --tag "${local_ref}")
         # podman writes OCI images by default, which have no HEALTHCHECK; Docker's format keeps it.
         if [[ "${ENGINE}" == podman ]]; then build+=(--format docker); fi
         # Docker's classic builder knows no `COPY --chmod` (the backup image): BuildKit, without a frontend image.
@@ -332,23 +381,38 @@ main() {
     # One run at a time (make images and the image test may start together).
     exec 8>"${CACHE}/.lock"
     flock 8
-    local image kind started=${SECONDS}
-    local -A base=() kinds=()
+    local image kind arg official started=${SECONDS}
+    # base["IMAGE ARG"]: the official image, where it can be had (each asked once); else a stand-in of a kind.
+    local -A base=() kinds=() available=()
     for image in "${IMAGES[@]}"; do
-        if official_available "${image}"; then
-            base[${image}]="$(official_base_of "${image}")"
-        else
-            kinds[$(standin_kind_of "${image}")]=1
-        fi
+        while read -r arg kind; do
+            official="$(official_base_of "$(dockerfile_of "${image}")" "${arg}")"
+            if [[ -z "${available[${official}]:-}" ]]; then
+                if official_available "${official}"; then available[${official}]=yes; else available[${official}]=no; fi
+            fi
+            if [[ "${available[${official}]}" == yes ]]; then
+                base["${image} ${arg}"]="${official}"
+            else
+                kinds[${kind}]=1
+            fi
+        done < <(bases_of "${image}")
     done
-    # The stand-ins, then the images, each set in parallel: mostly downloads (Debian packages, wheels).
+    if [[ -n "${kinds[node]:-}" ]] && ! have node; then
+        die "the gateway's web build needs Node.js here (no node image can be pulled); run scripts/bootstrap.sh"
+    fi
+    # The stand-ins, then the images, each set in parallel: mostly downloads (Debian packages, wheels, npm).
     for kind in "${!kinds[@]}"; do
         start_job "stand-in ${kind}" ensure_standin "${kind}" >/dev/null
     done
     wait_jobs
+    local args=()
     for image in "${IMAGES[@]}"; do
-        [[ -n "${base[${image}]:-}" ]] || base[${image}]="$(ensure_standin "$(standin_kind_of "${image}")")"
-        start_job "${image}" build_image "${image}" "${base[${image}]}"
+        args=()
+        while read -r arg kind; do
+            [[ -n "${base["${image} ${arg}"]:-}" ]] || base["${image} ${arg}"]="$(ensure_standin "${kind}")"
+            args+=("${arg}=${base["${image} ${arg}"]}")
+        done < <(bases_of "${image}")
+        start_job "${image}" build_image "${image}" "${args[@]}"
     done
     wait_jobs
     log "done in $((SECONDS - started)) s with ${ENGINE}"

@@ -1,5 +1,6 @@
-"""The built images, run the way the chart runs them: read-only root, user 10001 (backup: 999), every capability
-dropped, host networking on 127.0.0.1, against the test PostgreSQL and Kafka and behind the real gateway.
+"""The built images, run the way the chart runs them: read-only root, user 10001 (backup: 999, gateway: 101),
+every capability dropped, host networking on 127.0.0.1, against the test PostgreSQL and Kafka, behind the
+gateway image (NGINX with the web app) and its configuration rendered from helm/files/nginx.conf.
 
 `scripts/images.sh` (make images) builds them first; a warm run with nothing changed takes seconds. Every
 container has a unique name and is removed at the end, whatever happens.
@@ -7,8 +8,10 @@ container has a unique name and is removed at the end, whatever happens.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -25,13 +28,15 @@ import requests
 from botocore.config import Config
 
 from devstack.harness import Stack, moto_server, system_stack_config
-from devstack.stack import ROLES, ROOT, SERVICES
+from devstack.stack import ROLES, ROOT, SERVICES, StackConfig
 from servicekit.dbadmin import drop_database, ensure_database
 from servicekit_testing import unique_name
 from tests.logcheck import problems_in
 
 IMAGES = {name: f"meeting-room-system/{name}-service:local" for name in SERVICES}
 BACKUP_IMAGE = "meeting-room-system/backup:local"
+GATEWAY_IMAGE = "meeting-room-system/gateway:local"
+STATIC_ROOT = "/srv/meeting-rooms/web"  # where the gateway image keeps the app (the chart's STATIC_ROOT)
 CI_REGISTRY = "docker.io/meetingroomsystem"  # scripts/images.sh's IMAGE_REGISTRY default: what CI pushes
 # As the chart's pods run (securityContext): a read-only root with the container's own /tmp, no root, no
 # capabilities, no new privileges.
@@ -57,6 +62,7 @@ class Containers:
         self.log_dir = log_dir
         self.names: list[str] = []
         self.service_logs: set[str] = set()  # the JSON logs of our processes, checked like the stack's
+        self.log_names: dict[str, str] = {}  # containers whose log is kept under a name of its own
 
     def run(
         self,
@@ -68,13 +74,19 @@ class Containers:
         user: str = "10001:10001",
         detach: bool = True,
         service_log: bool = True,
+        log_as: str | None = None,
         extra: list[str] | None = None,
         timeout: float = 180,
     ) -> subprocess.CompletedProcess[str]:
-        """`podman run` with the values of `env` handed over by name (`-e NAME`): no secret on a command line."""
+        """`podman run` with the values of `env` handed over by name (`-e NAME`): no secret on a command line.
+
+        The container's output is kept as `<its name>.log` (checked like a service's log), or `.out` without
+        service_log; `log_as` names the file instead (`gateway.log` is checked as the gateway's log)."""
         full = f"{self.prefix}-{name}"
         self.names.append(full)
-        if service_log:
+        if log_as:
+            self.log_names[full] = log_as
+        elif service_log:
             self.service_logs.add(full)
         command = ["run", "--name", full, "--network", "host", "--user", user, *HARDENED]
         # The HEALTHCHECK stays in the container (the test runs it), without a timer: no systemd here.
@@ -98,7 +110,7 @@ class Containers:
         for full in self.names:
             logs = podman("logs", full)
             suffix = "log" if full in self.service_logs else "out"
-            (self.log_dir / f"{full}.{suffix}").write_text(logs.stdout + logs.stderr)
+            (self.log_dir / self.log_names.get(full, f"{full}.{suffix}")).write_text(logs.stdout + logs.stderr)
         leftover, errors = list(self.names), ""
         for _ in range(3):  # podman 4.3 now and then leaves one of many behind: try those again
             if not leftover:
@@ -130,15 +142,20 @@ def images(request: pytest.FixtureRequest) -> dict[str, int]:
     done = subprocess.run([str(ROOT / "scripts" / "images.sh")], capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout + done.stderr
     sizes = {}
-    for image in [*IMAGES.values(), BACKUP_IMAGE]:
+    for image in [*IMAGES.values(), BACKUP_IMAGE, GATEWAY_IMAGE]:
         result = podman("image", "inspect", "--format", "{{.Size}}", image)
         assert result.returncode == 0, result.stderr
         sizes[image] = int(result.stdout)
+    announce(request, "\n".join(f"image {image}: {size / 1e6:.0f} MB" for image, size in sizes.items()))
+    return sizes
+
+
+def announce(request: pytest.FixtureRequest, text: str) -> None:
+    """Printed in every run, not only when a test fails."""
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     assert capture is not None
-    with capture.global_and_fixture_disabled():  # printed in every run, not only when a test fails
-        print("\n" + "\n".join(f"image {image}: {size / 1e6:.0f} MB" for image, size in sizes.items()))
-    return sizes
+    with capture.global_and_fixture_disabled():
+        print("\n" + text)
 
 
 def test_images_carry_ci_tags_health_checks_and_no_build_tools(images: dict[str, int]) -> None:
@@ -150,6 +167,15 @@ def test_images_carry_ci_tags_health_checks_and_no_build_tools(images: dict[str,
         assert inspect["Healthcheck"]["Test"] == ["CMD", "python", "/app/healthcheck.py"], image
         assert inspect["Config"]["User"] == "10001:10001"
     assert podman("image", "exists", f"{CI_REGISTRY}/backup:latest").returncode == 0
+    assert podman("image", "exists", f"{CI_REGISTRY}/gateway:latest").returncode == 0
+    gateway = json.loads(podman("image", "inspect", GATEWAY_IMAGE).stdout)[0]
+    assert gateway["Healthcheck"]["Test"][0] == "CMD-SHELL" and "/healthz" in gateway["Healthcheck"]["Test"][1]
+    assert gateway["Config"]["User"] == "101:101"
+    # NGINX and the built app only: the web build's Node.js, npm and node_modules stayed in their stage.
+    probe = "command -v node npm npx; ls -d /web /srv/meeting-rooms/web/node_modules 2>/dev/null; true"
+    found = podman("run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", GATEWAY_IMAGE, "-c", probe)
+    assert found.returncode == 0 and found.stdout.strip() == "", found.stdout + found.stderr
+    assert images[GATEWAY_IMAGE] < 150e6, f"{GATEWAY_IMAGE}: {images[GATEWAY_IMAGE] / 1e6:.0f} MB"
     probe = "import importlib.util as u; print([m for m in ('pip', 'setuptools', 'pytest') if u.find_spec(m)])"
     for image in [*IMAGES.values(), BACKUP_IMAGE]:
         found = podman("run", "--rm", "--network", "none", "--entrypoint", "/opt/venv/bin/python", image, "-c", probe)
@@ -159,7 +185,9 @@ def test_images_carry_ci_tags_health_checks_and_no_build_tools(images: dict[str,
 
 @pytest.fixture(scope="module")
 def image_stack(images: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Containers]]:
-    """Migrate, then web, relay and consumer of each service as containers; the gateway (NGINX) in front."""
+    """Migrate, then web, relay and consumer of each service as containers; the gateway image in front, with
+    its configuration rendered from the chart's template as docker compose does (scripts/render_gateway.py)
+    and mounted read-only where the chart mounts its ConfigMap."""
     log_dir = tmp_path_factory.mktemp("image-stack")
     config = system_stack_config(log_dir)
     config.web_concurrency = 1  # one worker each: seven containers start at once on a small machine
@@ -193,7 +221,7 @@ def image_stack(images: dict[str, int], tmp_path_factory: pytest.TempPathFactory
             wait_for(f"{stack.web(service)}/readyz", containers, f"{service}-web")
             for role in ROLES[service][1:]:
                 wait_for(f"{stack.health(f'{service}-{role}')}/healthz", containers, f"{service}-{role}")
-        stack.start("gateway")
+        run_gateway(config, containers, log_dir)
         yield stack, containers
     finally:
         stack.stop_all()
@@ -202,6 +230,32 @@ def image_stack(images: dict[str, int], tmp_path_factory: pytest.TempPathFactory
     # As for the stack of the system suite: every line JSON with our fields, and no credential in any of them.
     problems = problems_in(log_dir)
     assert not problems, "\n".join(problems[:40])
+
+
+def run_gateway(config: StackConfig, containers: Containers, log_dir: Path) -> None:
+    conf = log_dir / "gateway-nginx.conf"
+    upstreams = {name: f"127.0.0.1:{config.web_ports[name]}" for name in SERVICES}
+    rendered = subprocess.run(
+        [
+            *(str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "scripts" / "render_gateway.py")),
+            *("--out", str(conf), "--listen-port", str(config.gateway_port)),
+            *("--user", upstreams["user"], "--room", upstreams["room"], "--reservation", upstreams["reservation"]),
+            *("--run-dir", "/tmp", "--auth-rate", config.extra_env["GATEWAY_AUTH_RATE"]),  # noqa: S108
+            *("--auth-burst", config.extra_env["GATEWAY_AUTH_BURST"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert f"root {STATIC_ROOT};" in conf.read_text()  # the template's default: the image's app
+    mount = ["--volume", f"{conf}:/etc/nginx/gateway/nginx.conf:ro"]
+    # LISTEN_PORT only for the image's HEALTHCHECK (the configuration says where NGINX listens).
+    env = {"LISTEN_PORT": str(config.gateway_port)}
+    started = containers.run("gateway", GATEWAY_IMAGE, [], env, user="101:101", log_as="gateway.log", extra=mount)
+    assert started.returncode == 0, started.stderr
+    wait_for(f"http://127.0.0.1:{config.gateway_port}/healthz", containers, "gateway")
 
 
 @pytest.fixture(scope="module")
@@ -258,9 +312,15 @@ def test_every_container_passes_its_healthcheck(image_stack: tuple[Stack, Contai
         for role in ROLES[service]:
             result = containers.healthcheck(f"{service}-{role}")
             assert result.returncode == 0, f"{service}-{role}: {result.stdout}{result.stderr}"
+    result = containers.healthcheck("gateway")
+    assert result.returncode == 0, f"gateway: {result.stdout}{result.stderr}"
     # It can fail: a worker whose health port answers nothing is unhealthy.
     name = "reservation-consumer"
     broken = podman("exec", "--env", "HEALTH_PORT=1", f"{containers.prefix}-{name}", "python", "/app/healthcheck.py")
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    # ... and so is a gateway whose port answers nothing (the image's own check, run by hand).
+    check = json.loads(podman("image", "inspect", GATEWAY_IMAGE).stdout)[0]["Healthcheck"]["Test"][1]
+    broken = podman("exec", "--env", "LISTEN_PORT=1", f"{containers.prefix}-gateway", "/bin/sh", "-c", check)
     assert broken.returncode == 1, broken.stdout + broken.stderr
 
 
@@ -320,3 +380,44 @@ def test_backup_image_backs_up_and_restores_through_s3(
         finally:
             drop_database(restored)
             drop_database(f"{restored}__restore")
+
+
+def test_the_gateway_image_serves_the_web_app(
+    image_stack: tuple[Stack, Containers], request: pytest.FixtureRequest
+) -> None:
+    """The app's page at / and at every client-side route, its hashed assets with their types: the files the
+    image's first stage built, the same bundle web/dist holds (same sources and lockfile, same hashed names)."""
+    gateway = image_stack[0].gateway
+    page = requests.get(f"{gateway}/", timeout=10)
+    assert page.status_code == 200, page.text
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert (
+        page.headers["Cache-Control"] == "no-cache" and "default-src 'self'" in page.headers["Content-Security-Policy"]
+    )
+    assert '<div id="app">' in page.text
+    assert page.text == (ROOT / "web" / "dist" / "index.html").read_text()
+    for route in ("/app/anything", "/app/day?date=2030-01-02", "/app/admin/rooms"):
+        fallback = requests.get(f"{gateway}{route}", timeout=10)
+        assert fallback.status_code == 200 and fallback.text == page.text, route
+        assert fallback.headers["Content-Type"] == "text/html; charset=utf-8", route
+    assets = re.findall(r'(?:src|href)="(/assets/[^"]+)"', page.text)
+    kinds = {"js": "text/javascript", "css": "text/css"}
+    assert sorted({name.rsplit(".", 1)[1] for name in assets}) == ["css", "js"], assets
+    script_bytes = 0
+    for name in assets:
+        asset = requests.get(f"{gateway}{name}", timeout=10)
+        assert asset.status_code == 200, name
+        assert asset.headers["Content-Type"] == f"{kinds[name.rsplit('.', 1)[1]]}; charset=utf-8", name
+        assert asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert asset.content == (ROOT / "web" / "dist" / name.lstrip("/")).read_bytes(), name
+        if name.endswith(".js"):
+            script_bytes += len(gzip.compress(asset.content, compresslevel=9))
+    # The issue's budget: at most 200 KB of gzipped JavaScript.
+    announce(
+        request, f"web app bundle (as the gateway image serves it): {script_bytes / 1000:.1f} KB of gzipped JavaScript"
+    )
+    assert script_bytes <= 200_000
+    # Anything else stays the gateway's 404 problem, also inside the app's folders.
+    for path in ("/assets/missing.js", "/index.html", "/appx"):
+        missing = requests.get(f"{gateway}{path}", timeout=10)
+        assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/problem+json", path
