@@ -169,7 +169,10 @@ def test_images_carry_ci_tags_health_checks_and_no_build_tools(images: dict[str,
     assert podman("image", "exists", f"{CI_REGISTRY}/backup:latest").returncode == 0
     assert podman("image", "exists", f"{CI_REGISTRY}/gateway:latest").returncode == 0
     gateway = json.loads(podman("image", "inspect", GATEWAY_IMAGE).stdout)[0]
-    assert gateway["Healthcheck"]["Test"][0] == "CMD-SHELL" and "/healthz" in gateway["Healthcheck"]["Test"][1]
+    assert (
+        gateway["Healthcheck"]["Test"][:3] == ["CMD", "/bin/sh", "-c"]
+        and "/healthz" in gateway["Healthcheck"]["Test"][3]
+    )
     assert gateway["Config"]["User"] == "101:101"
     # NGINX and the built app only: the web build's Node.js, npm and node_modules stayed in their stage.
     probe = "command -v node npm npx; ls -d /web /srv/meeting-rooms/web/node_modules 2>/dev/null; true"
@@ -319,7 +322,7 @@ def test_every_container_passes_its_healthcheck(image_stack: tuple[Stack, Contai
     broken = podman("exec", "--env", "HEALTH_PORT=1", f"{containers.prefix}-{name}", "python", "/app/healthcheck.py")
     assert broken.returncode == 1, broken.stdout + broken.stderr
     # ... and so is a gateway whose port answers nothing (the image's own check, run by hand).
-    check = json.loads(podman("image", "inspect", GATEWAY_IMAGE).stdout)[0]["Healthcheck"]["Test"][1]
+    check = json.loads(podman("image", "inspect", GATEWAY_IMAGE).stdout)[0]["Healthcheck"]["Test"][3]
     broken = podman("exec", "--env", "LISTEN_PORT=1", f"{containers.prefix}-gateway", "/bin/sh", "-c", check)
     assert broken.returncode == 1, broken.stdout + broken.stderr
 
