@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import select
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event, exc, pool
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, Session, mapped_column
 
 NAMING_CONVENTION = {
@@ -26,6 +27,18 @@ class Base(DeclarativeBase):
 # Objects keep the state they were committed with: a response is built from what this request wrote,
 # not re-read after commit (when a concurrent request may already have deleted the row).
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
+@event.listens_for(pool.Pool, "checkout")
+def _server_still_there(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """A pooled connection whose server went away (a restart, a failover, an idle timeout) is replaced before
+    use, at no round trip's cost: PostgreSQL says goodbye on the socket when it ends a session, so an idle
+    connection with something to read, or one already closed, is dead. (What this cannot see, a network that
+    dropped silently, surfaces as a 503 on the first statement and invalidates the pool.)"""
+    closed = getattr(dbapi_connection, "closed", 0)
+    fileno = getattr(dbapi_connection, "fileno", None)
+    if closed or (fileno is not None and select.select([fileno()], [], [], 0)[0]):
+        raise exc.DisconnectionError("the server closed the connection")
 
 
 def utcnow() -> datetime:

@@ -113,10 +113,11 @@ class ServiceSettings:
         )
 
     def engine_options(self) -> dict[str, object]:
-        """A bounded pool that checks connections before use (PostgreSQL may have restarted) and a
-        statement timeout, so one slow query cannot hold a worker forever."""
+        """A bounded pool and a statement timeout, so one slow query cannot hold a worker forever. Connections
+        are checked at checkout without a round trip (servicekit.db: a server that went away has said so on
+        the socket), and renewed every half hour."""
         return {
-            "pool_pre_ping": True,
+            "pool_recycle": 1800,
             "pool_size": self.db_pool_size,
             "max_overflow": self.db_max_overflow,
             "pool_timeout": 10,
