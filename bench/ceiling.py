@@ -1,12 +1,8 @@
-"""Ceilings measured in the same run: pgbench single-row inserts, and the minimal Flask app behind the gateway.
-
-Also the check that the Python load generator is not the bottleneck: the same load from wrk (installed
-from Debian when missing and we may) against the same minimal app, and both against NGINX alone.
-"""
+"""The ceilings' machinery: pgbench single-row inserts, and a ceiling app under the services' gunicorn settings
+behind the gateway's own NGINX configuration (bench.minimal_app, bench.same_work_app)."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -18,7 +14,7 @@ from typing import Any
 import requests
 
 from bench.infra import PG_BIN, Infra, pick_port
-from bench.loadgen import LoadResult, Request, percentile, run_load
+from bench.loadgen import percentile
 from bench.minimal_app import TABLE_SQL
 from devstack.gateway import render_gateway_config
 from devstack.stack import PYTHON, ROOT, child_env
@@ -31,6 +27,9 @@ VALUES (:room, 1, now() + interval '1 day', now() + interval '1 day 1 hour', 'pg
 
 
 def prepare_database(infra: Infra) -> None:
+    """The minimal app's database (once per run)."""
+    if infra.scalar("user", "SELECT 1 FROM pg_database WHERE datname = %s", (CEILING_DB,)):
+        return
     with infra.cursor("postgres") as cursor:
         cursor.execute(f"CREATE DATABASE {CEILING_DB}")
     with infra.cursor(CEILING_DB) as cursor:
@@ -45,59 +44,40 @@ def pgbench(infra: Infra, clients: int, seconds: float, work_dir: Path) -> dict[
     for old in work_dir.glob(f"pgbench_{clients}.*"):
         old.unlink()
     binary = PG_BIN / "pgbench" if (PG_BIN / "pgbench").exists() else Path(shutil.which("pgbench") or "pgbench")
-    command = [
-        str(binary),
-        "-n",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(infra.pg_port),
-        "-U",
-        "postgres",
-        "-M",
-        "prepared",
-        "-f",
-        str(script),
-        "-c",
-        str(clients),
-        "-j",
-        str(min(clients, 2)),
-        "-T",
-        str(max(1, round(seconds))),
-        "-l",
-        f"--log-prefix={work_dir / f'pgbench_{clients}'}",
-        CEILING_DB,
-    ]
+    connect = ["-h", "127.0.0.1", "-p", str(infra.pg_port), "-U", "postgres"]
+    command = [str(binary), "-n", *connect, "-M", "prepared", "-f", str(script), "-c", str(clients)]
+    command += ["-j", str(min(clients, 2)), "-T", str(max(1, round(seconds))), "-l"]
+    command += [f"--log-prefix={work_dir / f'pgbench_{clients}'}", CEILING_DB]
     output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=seconds + 120).stdout
     match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", output)
-    tps = float(match.group(1)) if match else 0.0
-    latencies = []
-    for log in work_dir.glob(f"pgbench_{clients}.*"):
-        for line in log.read_text().splitlines():
-            fields = line.split()
-            if len(fields) >= 3:
-                latencies.append(int(fields[2]) / 1e6)
+    latencies = [
+        int(fields[2]) / 1e6
+        for log in work_dir.glob(f"pgbench_{clients}.*")
+        for fields in (line.split() for line in log.read_text().splitlines())
+        if len(fields) >= 3
+    ]
     return {
         "clients": clients,
-        "throughput_rps": round(tps, 1),
+        "throughput_rps": round(float(match.group(1)) if match else 0.0, 1),
         "p50_ms": round(percentile(latencies, 50) * 1000, 2),
         "p99_ms": round(percentile(latencies, 99) * 1000, 2),
         "transactions": len(latencies),
     }
 
 
-class MinimalApp:
-    """gunicorn with the services' settings serving bench.minimal_app, behind the gateway's NGINX config."""
+class CeilingApp:
+    """gunicorn with the services' settings serving `app` (module:variable), behind the gateway's NGINX config
+    rendered with every upstream pointing at it."""
 
-    def __init__(self, infra: Infra) -> None:
-        self.infra = infra
+    def __init__(self, infra: Infra, name: str, app: str, env: dict[str, str], probe: dict[str, Any]) -> None:
+        self.infra, self.name, self.app, self.env, self.probe = infra, name, app, env, probe
         stack = infra.require_stack()
         self.port = pick_port(infra.ports)
         self.config = replace(
             stack.config,
-            dev_dir=infra.base / "ceiling",
+            dev_dir=infra.base / name,
             gateway_port=pick_port(infra.ports),
-            web_ports={name: self.port for name in stack.config.web_ports},
+            web_ports={service: self.port for service in stack.config.web_ports},
         )
         self.processes: list[subprocess.Popen[bytes]] = []
 
@@ -110,51 +90,52 @@ class MinimalApp:
         return self.processes[0].pid
 
     @property
-    def gateway_pid(self) -> int:
-        return self.processes[1].pid
+    def groups(self) -> dict[str, list[int]]:
+        """CPU groups as Infra.cpu_groups has them, the app and its NGINX in place of the service's."""
+        return {**self.infra.cpu_groups(), "service": [self.processes[0].pid], "gateway": [self.processes[1].pid]}
 
-    def start(self) -> None:
-        env = child_env(
-            {
-                "HOST": "127.0.0.1",
-                "PORT": str(self.port),
-                "WEB_CONCURRENCY": str(self.config.web_concurrency),
-                "SERVICE_NAME": "bench-ceiling",
-                "LOG_LEVEL": self.config.log_level,
-                "PYTHONUNBUFFERED": "1",
-                "BENCH_CEILING_DATABASE_URL": self.infra.server_url(CEILING_DB),
-            }
-        )
-        command = [PYTHON, "-m", "gunicorn", "-c", "python:servicekit.gunicorn_conf", "bench.minimal_app:app"]
-        self._spawn(command, env, "ceiling-web")
+    def __enter__(self) -> CeilingApp:
+        env = {
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "WEB_CONCURRENCY": str(self.config.web_concurrency),
+            "SERVICE_NAME": f"bench-{self.name}",
+            "LOG_LEVEL": self.config.log_level,
+            "PYTHONUNBUFFERED": "1",
+            **self.env,
+        }
+        self._spawn([PYTHON, "-m", "gunicorn", "-c", "python:servicekit.gunicorn_conf", self.app], env, "web")
         conf = render_gateway_config(self.config)
-        self._spawn(
-            [str(ROOT / "scripts" / "gateway.sh"), "run", str(conf), str(conf.parent)], child_env({}), "ceiling-gateway"
-        )
-        self._wait(f"{self.gateway}/healthz")
-        self._wait(f"http://127.0.0.1:{self.port}/reservations", post=True)  # gunicorn's workers, not only NGINX
+        self._spawn([str(ROOT / "scripts" / "gateway.sh"), "run", str(conf), str(conf.parent)], {}, "gateway")
+        try:
+            self._wait(f"{self.gateway}/healthz")
+            self._wait(f"http://127.0.0.1:{self.port}/reservations", post=True)  # the workers, not only NGINX
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
 
-    def _spawn(self, command: list[str], env: dict[str, str], name: str) -> None:
-        log = (self.infra.log_dir / f"{name}.log").open("ab")
-        self.processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
+    def _spawn(self, command: list[str], env: dict[str, str], role: str) -> None:
+        log = (self.infra.log_dir / f"{self.name}-{role}.log").open("ab")
+        process = subprocess.Popen(command, env=child_env(env), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.processes.append(process)
 
     def _wait(self, url: str, timeout_s: float = 60, *, post: bool = False) -> None:
         deadline = time.monotonic() + timeout_s
-        body = {"room_id": 1, "start_time": "2030-01-01T10:00:00+00:00", "end_time": "2030-01-01T11:00:00+00:00"}
         while time.monotonic() < deadline:
             for process in self.processes:
                 if process.poll() is not None:
-                    raise RuntimeError(f"ceiling process exited with {process.returncode}; see {self.infra.log_dir}")
+                    raise RuntimeError(f"{self.name} exited with {process.returncode}; see {self.infra.log_dir}")
             try:
-                response = requests.post(url, json=body, timeout=2) if post else requests.get(url, timeout=2)
+                response = requests.post(url, json=self.probe, timeout=2) if post else requests.get(url, timeout=2)
                 if response.status_code in (200, 201):
                     return
             except requests.RequestException:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"ceiling gateway not ready at {url}")
+        raise RuntimeError(f"{self.name} not ready at {url}")
 
-    def stop(self) -> None:
+    def __exit__(self, *_: object) -> None:
         for process in reversed(self.processes):
             if process.poll() is None:
                 process.terminate()
@@ -163,59 +144,3 @@ class MinimalApp:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait(5)
-
-
-# --- wrk, to check the Python client -------------------------------------------------------
-
-
-def ensure_wrk() -> tuple[str | None, str]:
-    """wrk from Debian; installed here when missing and we are root (the only install the benchmark does)."""
-    found = shutil.which("wrk")
-    if found:
-        return found, "present"
-    if os.geteuid() != 0:
-        return None, "wrk missing and not root: cross-check skipped"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "wrk"]
-    done = subprocess.run(install, env=env, capture_output=True, timeout=300, check=False)
-    if done.returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=300, check=False)
-        done = subprocess.run(install, env=env, capture_output=True, timeout=300, check=False)
-    found = shutil.which("wrk")
-    return (found, "installed with apt-get") if found else (None, "apt-get install wrk failed: cross-check skipped")
-
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    match = re.match(r"([0-9.]+)(us|ms|s)", text)
-    return float(match.group(1)) * _UNITS[match.group(2)] if match else 0.0
-
-
-def wrk(binary: str, url: str, clients: int, seconds: float, work_dir: Path, body: str | None = None) -> dict[str, Any]:
-    command = [binary, "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{max(1, round(seconds))}s", "--latency"]
-    if body is not None:
-        script = work_dir / "post.lua"
-        escaped = body.replace("\\", "\\\\").replace("'", "\\'")
-        script.write_text(
-            f"wrk.method = 'POST'\nwrk.body = '{escaped}'\n"
-            "wrk.headers['Content-Type'] = 'application/json'\nwrk.headers['Authorization'] = 'Bearer x'\n"
-        )
-        command += ["-s", str(script)]
-    output = subprocess.run([*command, url], check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
-    rps = re.search(r"Requests/sec:\s+([0-9.]+)", output)
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
-    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE)
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {
-        "clients": clients,
-        "throughput_rps": float(rps.group(1)) if rps else 0.0,
-        "p50_ms": _ms(p50.group(1)) if p50 else 0.0,
-        "p99_ms": _ms(p99.group(1)) if p99 else 0.0,
-        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-    }
-
-
-def healthz_load(gateway: str, clients: int, seconds: float) -> LoadResult:
-    return run_load(gateway, lambda _: Request("GET", "/healthz"), clients=clients, seconds=seconds, warmup_s=0.5)

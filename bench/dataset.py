@@ -37,7 +37,7 @@ READER_ROWS = 100
 SYNTHETIC_USER_BASE = 10_000_000
 SYNTHETIC_USERS = 10_000
 COPY_COLUMNS = (
-    "room_id, user_id, start_time, end_time, purpose, attendees, status, version,"
+    "room_id, user_id, start_time, end_time, occupied_until, purpose, attendees, status, version,"
     " created_at, updated_at, cancelled_at, cancel_reason"
 )
 
@@ -127,7 +127,7 @@ class _Rows:
         self.buffer = data[limit:]
         return data[:limit]
 
-    def readline(self, size: int = -1, /) -> bytes:
+    def readline(self, size: int = -1, /) -> bytes:  # part of the file protocol copy_expert asks for
         return self.read(size)
 
 
@@ -171,8 +171,8 @@ class BulkLoader:
         reason = "cancelled" if cancelled else "\\N"
         updated = cancelled_at if cancelled else _ts(created)
         return (
-            f"{room}\t{user_id}\t{_ts(start)}\t{_ts(end)}\tBench booking\t{rng.randint(1, 4)}\t{status}\t{version}"
-            f"\t{_ts(created)}\t{updated}\t{cancelled_at}\t{reason}\n"
+            f"{room}\t{user_id}\t{_ts(start)}\t{_ts(end)}\t{_ts(end)}\tBench booking\t{rng.randint(1, 4)}"
+            f"\t{status}\t{version}\t{_ts(created)}\t{updated}\t{cancelled_at}\t{reason}\n"
         )
 
     def _lines(self, per_room: dict[int, int]) -> Iterator[str]:

@@ -48,7 +48,7 @@ def free_rooms(url: str, start: datetime, end: datetime, min_capacity: int, equi
     return _explain(
         url,
         lambda session: service.free_rooms(
-            session, start=start, end=end, page=1, per_page=50, min_capacity=min_capacity, equipment=equipment
+            session=session, start=start, end=end, page=1, per_page=50, min_capacity=min_capacity, equipment=equipment
         ),
     )
 
@@ -57,7 +57,7 @@ def own_list(url: str, user_id: int, role: str) -> list[dict[str, Any]]:
     from reservation_service.reservations import service
 
     viewer = Principal(user_id=user_id, email="bench@example.com", name="Bench", role=role)
-    return _explain(url, lambda session: service.list_visible(session, viewer=viewer, page=1, per_page=50))
+    return _explain(url, lambda session: service.list_visible(session=session, viewer=viewer, page=1, per_page=50))
 
 
 # --- what would help: measured on the benchmark's own copy of the data, after every other part ----------
@@ -76,10 +76,10 @@ WHERE rooms.is_active AND NOT rooms.is_deleted AND rooms.capacity >= %(capacity)
   AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.room_id = rooms.id AND r.status = 'confirmed' AND {overlap})
 ORDER BY rooms.id LIMIT 50
 """
-GIST_OVERLAP = "tstzrange(r.start_time, r.end_time, '[)') && tstzrange(%(start)s, %(end)s, '[)')"
+GIST_OVERLAP = "tstzrange(r.start_time, r.occupied_until, '[)') && tstzrange(%(start)s, %(end)s, '[)')"
 BTREE_OVERLAP = (
     "r.start_time >= %(start)s - make_interval(hours => %(max_hours)s) AND r.start_time < %(end)s"
-    " AND r.end_time > %(start)s"
+    " AND r.occupied_until > %(start)s"
 )
 
 

@@ -213,6 +213,15 @@ class Infra:
         }
         return {name: [pid for pid in group if pid] for name, group in groups.items()}
 
+    def named_pids(self) -> dict[str, int]:
+        """The stack's running processes but NGINX and the OIDC provider, by name (web: gunicorn's master)."""
+        stack = self.require_stack()
+        return {
+            name: process.pid
+            for name, process in stack.processes.items()
+            if process.poll() is None and name not in ("gateway", "oidc")
+        }
+
     def scalar(self, service: str, sql: str, params: tuple[Any, ...] = ()) -> Any:
         with self.cursor(self.db_name(service)) as cursor:
             cursor.execute(sql, params)

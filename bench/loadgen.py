@@ -4,7 +4,7 @@ Each client holds one keep-alive connection and sends its next request as soon a
 has arrived (closed loop), so N clients mean N requests in flight. Requests are plain bytes built
 once per call; responses are parsed just enough (status, Content-Length or chunked) to keep the client
 cheap: its own CPU time is measured and reported with every run, so it can be checked that the client
-is not the bottleneck (and `bench.ceiling.cross_check` compares it with wrk).
+is not the bottleneck (and `bench.wrk.client_check` compares it with wrk).
 """
 
 from __future__ import annotations
@@ -128,9 +128,8 @@ class LoadResult:
     def throughput(self) -> float:
         return self.count / self.seconds if self.seconds > 0 else 0.0
 
-    def percentile_ms(self, q: float, label: str | None = None) -> float:
-        values = self.by_label.get(label, []) if label is not None else self.latencies_s
-        return percentile(values, q) * 1000
+    def percentile_ms(self, q: float) -> float:
+        return percentile(self.latencies_s, q) * 1000
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -1,6 +1,6 @@
 """Where a request's CPU goes inside the app: the real Flask app, in process, on the bench's database.
 
-    python -m bench.profile reservation|minimal [REQUESTS]   (run by bench.phases with the service's environment)
+    python -m bench.profile reservation|same_work|minimal [REQUESTS]   (run by bench.parts.profile)
 
 The app is driven through Flask's test client (no gunicorn, no NGINX, no network to the app) with the
 service's own logging and metrics set up as in production, so what is measured is the app's own cost
@@ -33,7 +33,7 @@ CATEGORIES = (
     ("metrics (prometheus_client)", ("prometheus_client",)),
     ("token verification (PyJWT, RSA)", ("/jwt/", "servicekit/auth.py", "cryptography")),
     ("SQL: SQLAlchemy ORM and psycopg2", ("sqlalchemy", "psycopg2", "flask_sqlalchemy")),
-    ("the service's own code", ("reservation_service", "minimal_app.py")),
+    ("the service's own code", ("reservation_service", "minimal_app.py", "same_work_app.py")),
     ("request/response schemas (marshmallow, webargs, flask-smorest)", ("marshmallow", "webargs", "flask_smorest")),
     ("JSON encoding/decoding", ("/json/",)),
     ("servicekit request hooks", ("servicekit",)),
@@ -135,6 +135,36 @@ def _profile(client: Any, call: Call, requests: int, expect: int, sql: list[str]
     return out
 
 
+def _slots(rooms: list[int], days_ahead: int) -> Callable[[int], dict[str, Any]]:
+    """Booking bodies on distinct half-hour slots `days_ahead` days from today, room after room."""
+    base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days_ahead)
+
+    def body(i: int) -> dict[str, Any]:
+        start = base + timedelta(minutes=30 * (i + 1000))
+        end = start + timedelta(minutes=30)
+        return {"room_id": rooms[i % len(rooms)], "start_time": start.isoformat(), "end_time": end.isoformat()}
+
+    return body
+
+
+def _reservation_calls(rooms: list[int], headers: dict[str, str]) -> dict[str, tuple[Call, int]]:
+    body = _slots(rooms, 250)
+    window = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    search = {
+        "start": window.isoformat(),
+        "end": (window + timedelta(hours=1)).isoformat(),
+        "min_capacity": "8",
+        "equipment": "projector,whiteboard",
+    }
+    day = {"room_id": str(rooms[0]), "date": window.date().isoformat()}
+    return {
+        "create": (lambda c, i: c.post("/reservations", json=body(i), headers=headers).status_code, 201),
+        "search": (lambda c, _: c.get("/availability/rooms", query_string=search, headers=headers).status_code, 200),
+        "availability": (lambda c, _: c.get("/availability", query_string=day, headers=headers).status_code, 200),
+        "list": (lambda c, _: c.get("/reservations", headers=headers).status_code, 200),
+    }
+
+
 def _reservation(requests: int) -> dict[str, Any]:
     import sqlalchemy as sa
 
@@ -144,7 +174,6 @@ def _reservation(requests: int) -> dict[str, Any]:
 
     configure_logging("reservation-service", "INFO")
     app = create_app()
-    client = app.test_client()
     sql: list[str] = []
     with app.app_context():
         engine = db.engine
@@ -152,37 +181,19 @@ def _reservation(requests: int) -> dict[str, Any]:
     sa.event.listen(engine, "commit", lambda *_: sql.append("COMMIT"))
     headers = {"Authorization": f"Bearer {os.environ['BENCH_TOKEN']}"}
     rooms = [int(r) for r in os.environ["BENCH_ROOMS"].split(",")]
-    base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=700)
+    calls = _reservation_calls(rooms, headers)
+    return {name: _profile(app.test_client(), call, requests, expect, sql) for name, (call, expect) in calls.items()}
+
+
+def _same_work(requests: int) -> dict[str, Any]:
+    from bench.same_work_app import app
+
+    body = _slots([int(r) for r in os.environ["BENCH_ROOMS"].split(",")], 300)
 
     def create(c: Any, i: int) -> int:
-        start = base + timedelta(minutes=30 * (i + 1000))
-        body = {
-            "room_id": rooms[i % len(rooms)],
-            "start_time": start.isoformat(),
-            "end_time": (start + timedelta(minutes=30)).isoformat(),
-            "purpose": "Profile",
-        }
-        return int(c.post("/reservations", json=body, headers=headers).status_code)
+        return int(c.post("/reservations", json=body(i), headers={"Authorization": "Bearer x"}).status_code)
 
-    window = base - timedelta(days=699) + timedelta(hours=10)
-    search_query = {
-        "start": window.isoformat(),
-        "end": (window + timedelta(hours=1)).isoformat(),
-        "min_capacity": "8",
-        "equipment": "projector,whiteboard",
-    }
-
-    def search(c: Any, _: int) -> int:
-        return int(c.get("/availability/rooms", query_string=search_query, headers=headers).status_code)
-
-    def own_list(c: Any, _: int) -> int:
-        return int(c.get("/reservations", headers=headers).status_code)
-
-    return {
-        "create": _profile(client, create, requests, 201, sql),
-        "search": _profile(client, search, requests, 200, sql),
-        "list": _profile(client, own_list, requests, 200, sql),
-    }
+    return {"create": _profile(app.test_client(), create, requests, 201)}
 
 
 def _minimal(requests: int) -> dict[str, Any]:
@@ -199,13 +210,16 @@ def _minimal(requests: int) -> dict[str, Any]:
     return {"create": _profile(client, create, requests, 201)}
 
 
+TARGETS = {"reservation": _reservation, "same_work": _same_work, "minimal": _minimal}
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) not in (1, 2) or argv[0] not in ("reservation", "minimal"):
+    if len(argv) not in (1, 2) or argv[0] not in TARGETS:
         print(__doc__, file=sys.stderr)
         return 2
     requests = int(argv[1]) if len(argv) == 2 else 300
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="bench-prometheus-"))
-    result = _reservation(requests) if argv[0] == "reservation" else _minimal(requests)
+    result = TARGETS[argv[0]](requests)
     with open(os.environ["BENCH_PROFILE_OUT"], "w") as out:  # stdout carries the app's own log lines
         json.dump(result, out)
     return 0

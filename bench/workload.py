@@ -36,6 +36,9 @@ class Workload:
     def list_all(self, _: int) -> Request:
         return Request("GET", "/reservations", self.admin.headers, label="list-admin")
 
+    def rooms_page(self, _: int) -> Request:
+        return Request("GET", "/rooms", self.reader.headers, label="rooms")
+
     def availability_factory(self) -> Callable[[int], Request]:
         days = [(today().date().toordinal() + d) for d in range(1, FUTURE_DAYS + 1)]
         pairs = itertools.cycle([(room, day) for day in days for room in self.rooms[:200]])

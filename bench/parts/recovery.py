@@ -5,34 +5,28 @@ and once as a dynamic one (`make run`), which waits for the dead member's sessio
 
 from __future__ import annotations
 
-import http.client
 import time
 from typing import Any
 
 import requests
 
-from bench.dataset import SlotAllocator, create_rooms
-from bench.infra import Infra
-from bench.loadgen import percentile, run_load
-from bench.phases import Plan, _booking, _delete_and_wait
-from bench.workload import Workload
+from bench.loadgen import percentile
+from bench.measure import Bench
+from bench.parts.events import booked_rooms, delete_and_wait, gateway_connection
+from bench.table import fmt, table
 from devstack.harness import Stack
 
 CONSUMER = "reservation-consumer"
 MODES: dict[str, dict[str, str]] = {"static": {"CONSUMER_GROUP_INSTANCE_ID": "bench-consumer"}, "dynamic": {}}
 
 
-def recovery(infra: Infra, plan: Plan, work: Workload) -> dict[str, Any]:
-    stack = infra.require_stack()
-    rooms = create_rooms(infra, work.admin, plan.recovery_kills * len(MODES), "Bench Crash Room")
-    slots = SlotAllocator(rooms, first_day=120, minutes=60)
-    booked = run_load(stack.gateway, _booking(slots, work.admin), clients=4, max_requests=2 * len(rooms))
-    if booked.error_count:
-        raise RuntimeError(f"booking the rooms to delete failed: {dict(booked.errors)}")
-    host, port = stack.gateway.split("://")[1].split(":")
-    gateway = http.client.HTTPConnection(host, int(port), timeout=30)
-    listener = infra.connect(infra.db_name("reservation"))
-    results: dict[str, Any] = {"kills_per_mode": plan.recovery_kills}
+def run(b: Bench) -> dict[str, Any]:
+    kills = b.plan.recovery_kills
+    rooms = booked_rooms(b.infra, b.work.admin, kills * len(MODES), "Bench Crash Room", first_day=120)
+    stack = b.infra.require_stack()
+    gateway = gateway_connection(b.infra)
+    listener = b.infra.connect(b.infra.db_name("reservation"))
+    results: dict[str, Any] = {"kills_per_mode": kills}
     try:
         with listener.cursor() as cursor:
             cursor.execute("LISTEN outbox")
@@ -40,12 +34,12 @@ def recovery(infra: Infra, plan: Plan, work: Workload) -> dict[str, Any]:
                 _restart(stack, env)
                 times: list[float] = []
                 failures: list[str] = []
-                for room in rooms[number * plan.recovery_kills : (number + 1) * plan.recovery_kills]:
+                for room in rooms[number * kills : (number + 1) * kills]:
                     _wait_assigned(stack)  # the member to kill is in the group, as a long-running one would be
                     killed = time.perf_counter()
                     stack.kill(CONSUMER)
                     stack.start(CONSUMER, wait=False, extra_env=env)
-                    outcome = _delete_and_wait(gateway, work.admin, room, listener, cursor, timeout_s=60, since=killed)
+                    outcome = delete_and_wait(gateway, b.work.admin, room, listener, cursor, timeout_s=60, since=killed)
                     if isinstance(outcome, float):
                         times.append(outcome)
                     else:
@@ -80,3 +74,19 @@ def _wait_assigned(stack: Stack, timeout_s: float = 60) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{CONSUMER} holds no partition after {timeout_s:g} s")
+
+
+def render(r: dict[str, Any], _: dict[str, Any]) -> list[str]:
+    rows = [
+        (
+            f"{mode} member: killed -> its room's reservations cancelled",
+            f"{r[mode]['measured']} of {r['kills_per_mode']}",
+            fmt(r[mode]["p50_s"]),
+            fmt(r[mode]["p99_s"]),
+            fmt(r[mode]["max_s"]),
+        )
+        for mode in MODES
+        if mode in r
+    ]
+    title = "Recovery after a consumer crash (SIGKILL, restarted at once, then a room deleted; from the kill)"
+    return table(title, ("", "kills", "p50 s", "p99 s", "max s"), rows)
