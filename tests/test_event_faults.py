@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer
 
 from devstack.harness import Stack, running_stack, system_stack_config
-from devstack.stack import ROOT
+from devstack.stack import PYTHON, ROOT, child_env
 from servicekit.settings import sqlalchemy_url
 from servicekit_testing import free_port, unique_name
 from tests.test_slice import book, book_when_known, create_room
@@ -103,6 +103,21 @@ def new_rooms(stack: Stack, admin: dict[str, str], prefix: str, count: int) -> l
     return [create_room(stack, admin, f"{prefix} {i}")["id"] for i in range(count)]
 
 
+def start_crashing(stack: Stack, name: str, *arguments: str) -> None:
+    """Start process `name` (room-relay, reservation-consumer) as the test-only entry point that dies on cue
+    (servicekit_testing.crashing: the production loop with one step overridden), in the stack's place for it."""
+    service, role = name.split("-")
+    command = [PYTHON, "-m", "servicekit_testing.crashing", role, *arguments]
+    with stack.log(name).open("ab") as log:
+        stack.processes[name] = subprocess.Popen(
+            command,
+            env=child_env(stack.config.service_env(service, role)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+
+
 def test_writes_succeed_while_kafka_is_down_and_every_event_arrives_once(
     fault_stack: Stack, kafka: PrivateKafka, admin: dict[str, str]
 ) -> None:
@@ -140,7 +155,7 @@ def test_relay_dying_after_publishing_republishes_without_a_second_effect(
 ) -> None:
     fault_stack.stop("room-relay")
     new_rooms(fault_stack, admin, "Crash relay", 100)
-    fault_stack.start("room-relay", wait=False, extra_env={"FAULT_CRASH_AFTER_PUBLISH": "2"})
+    start_crashing(fault_stack, "room-relay", "--service", "room-service", "--topics", "room_events", "--after", "2")
     assert fault_stack.processes["room-relay"].wait(60) == 70  # died with batch 2 on the wire, unmarked
     unsent = query(
         fault_stack,
@@ -183,7 +198,10 @@ def test_consumer_dying_between_database_and_offset_commit_applies_once(
 ) -> None:
     fault_stack.stop("reservation-consumer")
     new_rooms(fault_stack, admin, "Crash consumer", 5)
-    fault_stack.start("reservation-consumer", wait=False, extra_env={"FAULT_CRASH_AFTER_COMMIT": "3"})
+    handlers = "reservation_service.replica.handlers:HANDLERS"
+    start_crashing(
+        fault_stack, "reservation-consumer", "--service", "reservation-service", "--handlers", handlers, "--after", "3"
+    )
     assert fault_stack.processes["reservation-consumer"].wait(60) == 70
     assert replicated(fault_stack, "Crash consumer") == 3  # three applied, the third one's offset never committed
     fault_stack.start("reservation-consumer")

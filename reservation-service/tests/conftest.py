@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from reservation_service import MIGRATIONS_DIR, create_app
 from reservation_service.config import Settings
 from reservation_service.replica.handlers import HANDLERS
-from servicekit.consumer import apply_once
+from servicekit.inbox import apply_once
 from servicekit_testing import migrated_database
 from servicekit_testing.pytest_plugin import service_settings
 

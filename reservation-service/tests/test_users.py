@@ -17,7 +17,7 @@ from reservation_service.access import hold_for_booking
 from reservation_service.reservations import service
 from reservation_service.reservations.policy import Limits
 from servicekit.auth import Principal
-from servicekit.consumer import apply_once
+from servicekit.inbox import apply_once
 from servicekit.problems import Problem
 from servicekit_testing import TestKeys
 from tests.conftest import room_event, user_deleted

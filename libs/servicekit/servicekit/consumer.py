@@ -9,13 +9,9 @@ LeaveGroup for a static member, so on shutdown we remove it by its instance id t
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import signal
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,42 +21,30 @@ from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartitio
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, retry_if_not_exception_type, wait_exponential
 
 from servicekit.context import request_id_var
-from servicekit.health_server import Heartbeat, serve_health
+from servicekit.health_server import Heartbeat
+from servicekit.inbox import Handler, PoisonMessage, apply_record
 from servicekit.membership import RebalanceLog, default_instance_id, leave_group, valid_instance_id
 from servicekit.settings import ConfigError, Env, KafkaSettings, ServiceSettings
 from servicekit.topics import ensure_topics
+from servicekit.worker import Worker
+
+__all__ = ["ConsumerConfig", "EventConsumer", "Handler", "run_consumer"]  # Handler: also imported from here
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Mapping[str, Any]], None]
-
-APPLIED = Counter("consumer_events_applied_total", "Events applied", ["topic", "event_type"])
-DUPLICATES = Counter("consumer_events_duplicate_total", "Redelivered events skipped", ["topic"])
 LAG = Gauge("consumer_lag", "Events in the partition not yet consumed", ["topic", "partition"])
 DEAD_LETTERED = Counter("consumer_events_dead_lettered_total", "Events sent to a dead-letter topic", ["topic"])
-
-processed_events = sa.table("processed_events", sa.column("event_id"), sa.column("topic"), sa.column("processed_at"))
-
-
-class PoisonMessage(Exception):
-    """A message that can never be applied (not JSON, no event id): straight to the dead-letter topic."""
-
-
-def ignore(session: Session, envelope: Mapping[str, Any]) -> None:
-    """The handler of an event type a service knows and has nothing to do for (recorded as processed)."""
 
 
 @dataclass(frozen=True)
 class ConsumerConfig:
     max_attempts: int = 5
-    retry_backoff_s: float = 0.5
-    # Fault injection for the crash tests only: exit the process right after the database commit of the
-    # Nth applied event, before its offset is committed. 0 (the default) never does.
-    crash_after_commit: int = 0
+    retry_backoff_s: float = 0.5  # doubling between the attempts of a failing event
+    database_backoff_max_s: float = 10.0  # while the database is away, waits double from 2 * retry_backoff_s to this
     # A crashed member's partitions move after session_timeout_ms (the broker allows 6-1800 s by default).
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000  # at most a third of the session timeout
@@ -78,7 +62,6 @@ class ConsumerConfig:
         config = cls(
             max_attempts=env.integer("CONSUMER_MAX_ATTEMPTS", 5, minimum=1),
             retry_backoff_s=env.number("CONSUMER_RETRY_BACKOFF_SECONDS", 0.5),
-            crash_after_commit=env.integer("FAULT_CRASH_AFTER_COMMIT", 0, minimum=0),
             session_timeout_ms=env.integer("CONSUMER_SESSION_TIMEOUT_MS", 10_000, minimum=1000),
             heartbeat_interval_ms=env.integer("CONSUMER_HEARTBEAT_INTERVAL_MS", 3_000, minimum=100),
             max_poll_interval_ms=env.integer("CONSUMER_MAX_POLL_INTERVAL_MS", 60_000, minimum=1000),
@@ -101,39 +84,7 @@ class ConsumerConfig:
         }
 
 
-def parse_envelope(value: bytes | None) -> dict[str, Any]:
-    try:
-        envelope = json.loads(value or b"")
-    except ValueError as error:
-        raise PoisonMessage(f"not JSON: {error}") from None
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("event_type"), str):
-        raise PoisonMessage("not an event envelope")
-    try:
-        uuid.UUID(str(envelope.get("event_id")))
-    except ValueError:
-        raise PoisonMessage("event_id is not a UUID") from None
-    return envelope
-
-
-def apply_once(session: Session, topic: str, envelope: Mapping[str, Any], handlers: Mapping[str, Handler]) -> bool:
-    """Apply an event in one transaction with its processed_events record; False if it was already applied."""
-    with session.begin():
-        inserted = session.execute(
-            postgresql.insert(processed_events)
-            .values(event_id=envelope["event_id"], topic=topic)
-            .on_conflict_do_nothing()
-            .returning(processed_events.c.event_id)
-        ).first()
-        if inserted is None:
-            return False
-        handler = handlers.get(envelope["event_type"])
-        if handler is None:
-            raise PoisonMessage(f"unknown event type {envelope['event_type']!r} on {topic}")
-        handler(session, envelope)
-    return True
-
-
-class EventConsumer:
+class EventConsumer(Worker):
     def __init__(
         self,
         service: ServiceSettings,
@@ -141,19 +92,34 @@ class EventConsumer:
         handlers: Mapping[str, Mapping[str, Handler]],
         config: ConsumerConfig,
     ) -> None:
+        # A loop that has not polled for max_poll_interval has been dropped from the group already: restart it.
+        super().__init__(Heartbeat(max_silence_s=config.max_poll_interval_ms / 1000))
         self.service = service
         self.kafka = kafka
         self.handlers = {kafka.topic(topic): hs for topic, hs in handlers.items()}
         self.config = config
         self.group_id = f"{kafka.topic_prefix}{service.service_name}"
-        # A loop that has not polled for max_poll_interval has been dropped from the group already: restart it.
-        self.heartbeat = Heartbeat(max_silence_s=config.max_poll_interval_ms / 1000)
-        self.stopping = False
         engine = sa.create_engine(service.database_url, **service.engine_options())  # type: ignore[arg-type]
         self.sessions = sessionmaker(engine)
-
-    def stop(self, *_: Any) -> None:
-        self.stopping = True
+        # A failing event: `max_attempts` in all, then the dead-letter topic. A poison one goes there at once; a
+        # lost database is nobody's fault and is waited out below (the stop flag ends both).
+        self._attempts = Retrying(
+            retry=retry_if_not_exception_type((PoisonMessage, sa.exc.OperationalError)),
+            stop=lambda state: state.attempt_number >= config.max_attempts or self.stopping,
+            wait=wait_exponential(multiplier=config.retry_backoff_s),
+            sleep=self.sleep,
+            before_sleep=_log_retry("event failed, retrying"),
+            reraise=True,
+        )
+        self._database_waits = Retrying(
+            retry=retry_if_exception_type(sa.exc.OperationalError),
+            stop=self.stopped,
+            wait=wait_exponential(multiplier=2 * config.retry_backoff_s, max=config.database_backoff_max_s),
+            sleep=self.sleep,
+            # alive and waiting: a restart cannot bring the database back
+            before_sleep=_log_retry("database unavailable, retrying", then=self.heartbeat.beat),
+            reraise=True,
+        )
 
     def run(self) -> None:
         ensure_topics(self.kafka, [t.removeprefix(self.kafka.topic_prefix) for t in self.handlers])
@@ -178,23 +144,18 @@ class EventConsumer:
             dlq.close(timeout=10)
 
     def _loop(self, consumer: KafkaConsumer, dlq: KafkaProducer) -> None:
-        handled = 0
         next_status = 0.0
         while not self.stopping:
             try:
                 batches = consumer.poll(timeout_ms=1000)
-            except KafkaError as error:  # the broker is away: poll again, the client reconnects
+            except KafkaError as error:  # the broker is away: poll again (this loop is the retry), it reconnects
                 log.warning("polling failed, retrying", extra={"error": str(error)})
-                time.sleep(1)
+                self.sleep(1)
                 continue
             self.heartbeat.beat()
             for partition, records in batches.items():
                 for record in records:
                     self._handle(record, dlq)
-                    handled += 1
-                    if handled == self.config.crash_after_commit:
-                        log.warning("fault injection: exiting between database commit and offset commit")
-                        os._exit(70)
                     self._commit(consumer, partition, record.offset + 1)
                     if self.stopping:
                         break
@@ -204,8 +165,7 @@ class EventConsumer:
             if _report_lag(consumer, log_lag) and log_lag:
                 next_status = time.monotonic() + self.config.status_interval_s
 
-    @staticmethod
-    def _commit(consumer: KafkaConsumer, partition: TopicPartition, offset: int) -> None:
+    def _commit(self, consumer: KafkaConsumer, partition: TopicPartition, offset: int) -> None:
         """Commit after the database transaction; a failed commit means redelivery, which is harmless."""
         try:
             consumer.commit({partition: OffsetAndMetadata(offset, None, -1)})
@@ -222,39 +182,16 @@ class EventConsumer:
             request_id_var.reset(token)
 
     def _apply_with_retries(self, record: ConsumerRecord, dlq: KafkaProducer) -> None:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                envelope = parse_envelope(record.value)
-                with self.sessions() as session:
-                    applied = apply_once(session, record.topic, envelope, self.handlers[record.topic])
-                if applied:
-                    APPLIED.labels(record.topic, envelope["event_type"]).inc()
-                    log.info("event applied", extra=_describe(record, envelope))
-                else:
-                    DUPLICATES.labels(record.topic).inc()
-                    log.info("duplicate event skipped", extra=_describe(record, envelope))
-                return
-            except PoisonMessage as error:
-                self._dead_letter(record, dlq, error)
-                return
-            except sa.exc.OperationalError as error:
-                # The database is away: not the message's fault, so wait for it rather than dead-letter.
-                if self.stopping:
-                    raise
-                log.warning("database unavailable, retrying", extra={"error": str(error)})
-                self.heartbeat.beat()  # alive and waiting: a restart cannot bring the database back
-                time.sleep(min(self.config.retry_backoff_s * 2**attempt, 10.0))
-                attempt = 0
-            except Exception as error:
-                if attempt >= self.config.max_attempts or self.stopping:
-                    if self.stopping:
-                        raise  # leave it uncommitted: the next consumer retries it
-                    self._dead_letter(record, dlq, error)
-                    return
-                log.warning("event failed, retrying", extra={"attempt": attempt, "error": str(error)})
-                time.sleep(self.config.retry_backoff_s * 2 ** (attempt - 1))
+        try:
+            self._attempts(self._database_waits, apply_record, self.sessions, self.handlers[record.topic], record)
+        except sa.exc.OperationalError:
+            raise  # stopped while the database was away: left uncommitted, the next consumer retries it
+        except PoisonMessage as error:
+            self._dead_letter(record, dlq, error)
+        except Exception as error:
+            if self.stopping:
+                raise  # leave it uncommitted: the next consumer retries it
+            self._dead_letter(record, dlq, error)
 
     def _dead_letter(self, record: ConsumerRecord, dlq: KafkaProducer, error: Exception) -> None:
         headers = [
@@ -268,6 +205,15 @@ class EventConsumer:
         dlq.send(dlq_topic, key=record.key, value=record.value, headers=headers).get(timeout=30)
         DEAD_LETTERED.labels(record.topic).inc()
         log.error("event dead-lettered", extra={"topic": record.topic, "offset": record.offset, "error": str(error)})
+
+
+def _log_retry(message: str, then: Callable[[], None] = lambda: None) -> Callable[[RetryCallState], None]:
+    def log_retry(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(message, extra={"attempt": state.attempt_number, "error": str(error)})
+        then()
+
+    return log_retry
 
 
 def _report_lag(consumer: KafkaConsumer, log_lines: bool = False) -> bool:
@@ -291,22 +237,7 @@ def _report_lag(consumer: KafkaConsumer, log_lines: bool = False) -> bool:
     return known
 
 
-def _describe(record: ConsumerRecord, envelope: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "topic": record.topic,
-        "partition": record.partition,
-        "offset": record.offset,
-        "event_id": envelope.get("event_id"),
-        "event_type": envelope.get("event_type"),
-        "aggregate_id": envelope.get("aggregate_id"),
-    }
-
-
 def run_consumer(
     service: ServiceSettings, kafka: KafkaSettings, handlers: Mapping[str, Mapping[str, Handler]], health_port: int
 ) -> None:
-    consumer = EventConsumer(service, kafka, handlers, ConsumerConfig.from_env(Env()))
-    signal.signal(signal.SIGTERM, consumer.stop)
-    signal.signal(signal.SIGINT, consumer.stop)
-    serve_health(health_port, consumer.heartbeat)
-    consumer.run()
+    EventConsumer(service, kafka, handlers, ConsumerConfig.from_env(Env())).serve(health_port)

@@ -1,4 +1,4 @@
-"""One active process among replicas (the relay; the scheduler when it lands): a PostgreSQL advisory lock.
+"""One active process among replicas (the relay, the scheduler): a PostgreSQL advisory lock.
 
 The lock belongs to a database session, so it is released when PostgreSQL ends that session. A killed process's
 socket is closed by its kernel and PostgreSQL notices at once; a dead host or a cut network closes nothing, and
@@ -14,11 +14,19 @@ import logging
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import psycopg2
 import psycopg2.extensions
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
+from servicekit.dbadmin import libpq_dsn
+from servicekit.health_server import Heartbeat
 from servicekit.settings import ConfigError, Env
+from servicekit.worker import Worker
+
+if TYPE_CHECKING:
+    from tenacity.wait import WaitBaseT
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +63,6 @@ class LeaderConfig:
         return " ".join(f"-c {name}={value}" for name, value in settings.items())
 
 
-def libpq_dsn(sqlalchemy_url: str) -> str:
-    return sqlalchemy_url.replace("postgresql+psycopg2://", "postgresql://", 1)
-
-
 def advisory_key(name: str) -> int:
     return zlib.crc32(name.encode())
 
@@ -85,7 +89,10 @@ def acquire(
     sleep: Callable[[float], None],
     waiting: Callable[[], None] = lambda: None,
 ) -> bool:
-    """Standby until the lock `name` is ours (True), or until `stopping()` (False); `waiting` runs each retry."""
+    """Standby until the lock `name` is ours (True), or until `stopping()` (False); `waiting` runs each turn.
+
+    A poll at the fixed `poll_s`, not a retry (standing by is a replica's normal state, no error, and the takeover
+    time `dead_after_s + poll_s` depends on the interval not growing), so it stays a plain loop."""
     key = advisory_key(name)
     announced = False
     while not stopping():
@@ -102,3 +109,71 @@ def acquire(
         waiting()
         sleep(config.poll_s)
     return False
+
+
+class LeaderWorker(Worker):
+    """A worker of which one replica is active: it stands by until the lock `lock_name` is its own, then `lead`s
+    until stopped. When one of `errors` interrupts it (the database, or what it leads with, went away), it lets
+    the lock go with its session and starts over after `wait` (a tenacity wait; the attempts never run out)."""
+
+    def __init__(
+        self,
+        name: str,
+        lock_name: str,
+        database_url: str,
+        leader: LeaderConfig,
+        heartbeat: Heartbeat,
+        *,
+        errors: tuple[type[BaseException], ...],
+        wait: WaitBaseT,
+    ) -> None:
+        super().__init__(heartbeat)
+        self.name = name
+        self.lock_name = lock_name
+        self.database_url = database_url
+        self.leader = leader
+        self.retrying = Retrying(
+            retry=retry_if_exception_type(errors),
+            wait=wait,
+            stop=self.stopped,
+            sleep=self.sleep,
+            before_sleep=self._interrupted,
+            retry_error_callback=lambda _state: None,  # stopped while retrying: nothing more to do
+        )
+
+    def lead(self, conn: psycopg2.extensions.connection) -> None:
+        """The active replica's work, until stopped; touches `conn` more often than `leader.dead_after_s`."""
+        raise NotImplementedError
+
+    def interrupted(self, error: BaseException) -> None:
+        """Called after an error interrupted the worker, before it waits to start over."""
+
+    def run(self) -> None:
+        while not self.stopping:
+            self.retrying(self._stand_by_then_lead)
+
+    def _stand_by_then_lead(self) -> None:
+        if self.stopping:  # a stop came during the wait before this attempt
+            return
+        conn = connect_lock_session(self.database_url, self.leader)
+        try:
+            if acquire(
+                conn,
+                self.lock_name,
+                self.leader,
+                stopping=self.stopped,
+                sleep=self.sleep,
+                waiting=lambda: self.heartbeat.beat(active=False),
+            ):
+                self.lead(conn)
+        finally:
+            conn.close()
+
+    def _interrupted(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            f"{self.name} interrupted, retrying",
+            extra={"error": str(error), "retry_in_s": round(state.upcoming_sleep, 2)},
+        )
+        if error is not None:
+            self.interrupted(error)

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import logging
-import os
-import random
 import select
-import signal
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import psycopg2
 import psycopg2.extensions
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
+from kafka.producer.future import FutureRecordMetadata
 from prometheus_client import Counter, Gauge
+from tenacity import wait_random_exponential
 
-from servicekit.health_server import Heartbeat, serve_health
-from servicekit.leader import LeaderConfig, acquire, connect_lock_session
+from servicekit.health_server import Heartbeat
+from servicekit.leader import LeaderConfig, LeaderWorker
 from servicekit.outbox import NOTIFY_CHANNEL
 from servicekit.serialization import dumps
 from servicekit.settings import Env, KafkaSettings, ServiceSettings
@@ -39,9 +37,6 @@ class RelayConfig:
     max_backoff_s: float = 30.0
     retention_hours: float = 72.0  # sent rows are kept this long (for inspection), then pruned
     status_interval_s: float = 60.0  # the active relay logs "outbox status" this often (log-based alerts)
-    # Fault injection for the crash tests only: exit right after Kafka acknowledged the Nth batch, before the
-    # rows are marked sent, so a restart publishes them again. 0 (the default) never does.
-    crash_after_publish: int = 0
     # The active relay touches its lock session at least every idle_wait_s, well inside leader.dead_after_s.
     leader: LeaderConfig = field(default_factory=LeaderConfig)
 
@@ -52,41 +47,40 @@ class RelayConfig:
             max_backoff_s=env.number("RELAY_MAX_BACKOFF_SECONDS", 30.0),
             retention_hours=env.number("OUTBOX_RETENTION_HOURS", 72.0),
             status_interval_s=env.number("RELAY_STATUS_SECONDS", 60.0),
-            crash_after_publish=env.integer("FAULT_CRASH_AFTER_PUBLISH", 0, minimum=0),
             leader=LeaderConfig.from_env(env),
         )
 
 
-class Relay:
+class Relay(LeaderWorker):
+    """The active relay of a service; the others stand by. A lost database or broker means starting over after
+    a backoff with full jitter (0.5 s doubling, at most `max_backoff_s`), so replicas do not retry in step."""
+
     def __init__(self, service: ServiceSettings, kafka: KafkaSettings, topics: list[str], config: RelayConfig) -> None:
+        super().__init__(
+            "relay",
+            f"outbox-relay:{service.service_name}",
+            service.database_url,
+            config.leader,
+            Heartbeat(),
+            errors=(psycopg2.Error, KafkaError),
+            wait=wait_random_exponential(multiplier=0.5, max=config.max_backoff_s),
+        )
         self.service = service
         self.kafka = kafka
         self.topics = topics
         self.config = config
-        self.heartbeat = Heartbeat()
-        self.stopping = False
         self._producer: KafkaProducer | None = None
-        self._batches = 0
         self._last_publish: float | None = None
         self._backlog: tuple[int, float] = (0, 0.0)  # pending rows and the oldest one's age, at the last batch
 
-    def stop(self, *_: Any) -> None:
-        self.stopping = True
-
     def run(self) -> None:
         ensure_topics(self.kafka, self.topics)
-        backoff = 0.5
-        while not self.stopping:
-            try:
-                self._run_connected()
-                backoff = 0.5
-            except (psycopg2.Error, KafkaError) as error:
-                log.warning("relay interrupted, retrying", extra={"error": str(error), "retry_in_s": backoff})
-                self._drop_producer()  # start clean: a producer that lost the broker may hold stale state
-                self._sleep(backoff * random.uniform(0.5, 1.5))
-                backoff = min(backoff * 2, self.config.max_backoff_s)
+        super().run()
         if self._producer is not None:
             self._producer.close(timeout=10)
+
+    def interrupted(self, error: BaseException) -> None:
+        self._drop_producer()  # start clean: a producer that lost the broker may hold stale state
 
     def _drop_producer(self) -> None:
         if self._producer is not None:
@@ -105,40 +99,23 @@ class Relay:
             )
         return self._producer
 
-    def _run_connected(self) -> None:
-        conn = connect_lock_session(self.service.database_url, self.config.leader)
-        try:
-            if not self._acquire_lock(conn):
-                return
-            with conn.cursor() as cur:
-                cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
-            conn.commit()
-            log.info("relay active")
-            next_prune = next_status = 0.0
-            while not self.stopping:
-                if time.monotonic() >= next_prune:
-                    self._prune(conn)
-                    next_prune = time.monotonic() + 300
-                published = self._publish_batch(conn)
-                if time.monotonic() >= next_status:
-                    self._log_status()
-                    next_status = time.monotonic() + self.config.status_interval_s
-                self.heartbeat.beat(active=True)
-                if published < self.config.batch_size:
-                    self._wait_for_notify(conn)
-        finally:
-            conn.close()
-
-    def _acquire_lock(self, conn: psycopg2.extensions.connection) -> bool:
-        """Standby until the advisory lock is ours; it is released when our session ends."""
-        return acquire(
-            conn,
-            f"outbox-relay:{self.service.service_name}",
-            self.config.leader,
-            stopping=lambda: self.stopping,
-            sleep=self._sleep,
-            waiting=lambda: self.heartbeat.beat(active=False),
-        )
+    def lead(self, conn: psycopg2.extensions.connection) -> None:
+        with conn.cursor() as cur:
+            cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        conn.commit()
+        log.info("relay active")
+        next_prune = next_status = 0.0
+        while not self.stopping:
+            if time.monotonic() >= next_prune:
+                self._prune(conn)
+                next_prune = time.monotonic() + 300
+            published = self._publish_batch(conn)
+            if time.monotonic() >= next_status:
+                self._log_status()
+                next_status = time.monotonic() + self.config.status_interval_s
+            self.heartbeat.beat(active=True)
+            if published < self.config.batch_size:
+                self._wait_for_notify(conn)
 
     def _publish_batch(self, conn: psycopg2.extensions.connection) -> int:
         with conn.cursor() as cur:
@@ -163,10 +140,10 @@ class Relay:
             future = producer.send(self.kafka.topic(topic), key=key.encode(), value=value, headers=headers)
             futures.append((row_id, future))
         producer.flush(timeout=30)
-        self._batches += 1
-        if self._batches == self.config.crash_after_publish:
-            log.warning("fault injection: exiting after publishing, before marking the rows sent")
-            os._exit(70)
+        return self._mark_sent(conn, futures)
+
+    def _mark_sent(self, conn: psycopg2.extensions.connection, futures: list[tuple[int, FutureRecordMetadata]]) -> int:
+        """After Kafka answered for the batch: mark the acknowledged rows sent; how many."""
         sent: list[int] = []
         failure: Exception | None = None
         for row_id, future in futures:
@@ -221,15 +198,6 @@ class Relay:
             conn.poll()
         conn.notifies.clear()
 
-    def _sleep(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not self.stopping and time.monotonic() < deadline:
-            time.sleep(min(0.2, deadline - time.monotonic()))
-
 
 def run_relay(service: ServiceSettings, kafka: KafkaSettings, topics: list[str], health_port: int) -> None:
-    relay = Relay(service, kafka, topics, RelayConfig.from_env(Env()))
-    signal.signal(signal.SIGTERM, relay.stop)
-    signal.signal(signal.SIGINT, relay.stop)
-    serve_health(health_port, relay.heartbeat)
-    relay.run()
+    Relay(service, kafka, topics, RelayConfig.from_env(Env())).serve(health_port)
