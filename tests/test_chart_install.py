@@ -32,6 +32,8 @@ APISERVER = ROOT / "scripts" / "kube" / "apiserver.sh"
 WORKFLOW = ROOT / ".github" / "workflows" / "cicd.yml"
 README = CHART / "README.md"
 RELEASE = "meeting-room-system"
+REGISTRY = "docker.io/meetingroomsystem"  # image.registry's default: what CI pushes
+SHA = "0123456789abcdef0123456789abcdef01234567"
 CASES = ("default", "development", "staging", "production")
 TIMEOUT = 300
 
@@ -144,7 +146,7 @@ def deployment_image(cluster: Cluster, namespace: str, name: str) -> str:
 # Safe to change on a running release; the upgrade must not hit an immutable field anywhere.
 UPGRADE = [
     "--set-string",
-    "imageTag=0123456789abcdef0123456789abcdef01234567",
+    f"imageTag={SHA}",
     "--set",
     "config.logLevel=WARNING",
     "--set",
@@ -211,14 +213,25 @@ def test_install_upgrade_rollback(cluster: Cluster, case: str, tmp_path: Path) -
     assert dry_run.returncode == 0 and not dry_run.stderr.strip(), dry_run.stderr
     first = deployment_image(cluster, namespace, "room-service-web")
     assert first.endswith(":latest")
+    # The gateway is our image (NGINX with the web app), from the same registry and tag as the services'; the
+    # `helm test` Pod runs in it too. Its configuration stays the ConfigMap's.
+    assert deployment_image(cluster, namespace, "gateway") == f"{REGISTRY}/gateway:latest"
+    assert f'image: "{REGISTRY}/gateway:latest"' in hooks
+    gateway_pod = cluster.get(namespace, "deployment", f"{RELEASE}-gateway")["spec"]["template"]["spec"]
+    assert {"name": "config", "mountPath": "/etc/nginx/gateway", "readOnly": True} in gateway_pod["containers"][0][
+        "volumeMounts"
+    ]
+    assert (
+        "root /srv/meeting-rooms/web;"
+        in cluster.get(namespace, "configmap", f"{RELEASE}-gateway")["data"]["nginx.conf"]
+    )
     secrets_before = cluster.get(namespace, "deployment", f"{RELEASE}-user-service-web")["spec"]["template"][
         "metadata"
     ]["annotations"]["checksum/secrets"]
 
     cluster.helm_clean("upgrade", RELEASE, str(CHART), *common, *UPGRADE)
-    assert deployment_image(cluster, namespace, "room-service-web").endswith(
-        ":0123456789abcdef0123456789abcdef01234567"
-    )
+    assert deployment_image(cluster, namespace, "room-service-web").endswith(f":{SHA}")
+    assert deployment_image(cluster, namespace, "gateway") == f"{REGISTRY}/gateway:{SHA}"
     config = cluster.get(namespace, "configmap", f"{RELEASE}-room-service")["data"]
     assert config["LOG_LEVEL"] == "WARNING"
     gateway = cluster.get(namespace, "configmap", f"{RELEASE}-gateway")["data"]["nginx.conf"]
@@ -226,6 +239,7 @@ def test_install_upgrade_rollback(cluster: Cluster, case: str, tmp_path: Path) -
 
     cluster.helm_clean("rollback", RELEASE, "1", "--namespace", namespace)
     assert deployment_image(cluster, namespace, "room-service-web") == first
+    assert deployment_image(cluster, namespace, "gateway") == f"{REGISTRY}/gateway:latest"
     assert cluster.get(namespace, "configmap", f"{RELEASE}-room-service")["data"]["LOG_LEVEL"] != "WARNING"
 
     history = json.loads(cluster.helm_clean("history", RELEASE, "--namespace", namespace, "-o", "json"))

@@ -286,12 +286,14 @@ def test_service_images_carry_the_image_tag() -> None:
         for container in containers(spec)
         if container["image"].startswith("docker.io/meetingroomsystem/")
     ]
-    assert len(service_images) == 3 * 2 + 3 * 2 + 2  # web + 2 init each, relays, consumer, scheduler
+    # web + 2 init each, relays, consumer, scheduler; the gateway and its `helm test` Pod
+    assert len(service_images) == 3 * 2 + 3 * 2 + 2 + 2
     assert {image.rsplit(":", 1)[1] for image in service_images} == {"3f9c2ab"}
     assert {image.rsplit("/", 1)[1].split(":")[0] for image in service_images} == {
         "user-service",
         "room-service",
         "reservation-service",
+        "gateway",
     }
 
 

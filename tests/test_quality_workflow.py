@@ -156,6 +156,7 @@ def test_build_makes_one_image_per_service_with_three_tags() -> None:
     assert images == {
         **{service: f"{service}/Dockerfile" for service in SERVICES},
         "backup": "scripts/backup/Dockerfile",
+        "gateway": "docker/gateway/Dockerfile",
     }
     for dockerfile in images.values():
         assert (ROOT / dockerfile).is_file(), dockerfile
@@ -213,7 +214,7 @@ def test_install_job_runs_the_chart_on_kind_with_images_built_here() -> None:
     assert kind["with"]["node_image"] == "${{ env.KIND_NODE_IMAGE }}"
     assert kind["with"]["kubectl_version"] == "${{ env.KUBERNETES_VERSION }}"
     built = [s["with"]["file"] for s in job["steps"] if s.get("uses", "").startswith("docker/build-push-action@")]
-    assert built == [f"{service}/Dockerfile" for service in SERVICES]
+    assert built == [*(f"{service}/Dockerfile" for service in SERVICES), "docker/gateway/Dockerfile"]
     assert "kind load docker-image" in text
     install = next(s["run"] for s in job["steps"] if "helm install" in s.get("run", ""))
     assert "-f helm/values-development.yaml" in install and "--wait" in install

@@ -33,6 +33,12 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- printf "%s/%s:%s" (.root.Values.image.registry | trimSuffix "/") .service.image.repository (.root.Values.imageTag | default .root.Chart.AppVersion) -}}
 {{- end -}}
 
+{{/* The gateway image (docker/gateway/Dockerfile: NGINX with the web app): ours, like the services'. */}}
+{{- define "mrs.gatewayImage" -}}
+{{- $image := .Values.nginx.image -}}
+{{- printf "%s/%s:%s" (.Values.image.registry | trimSuffix "/") $image.repository ($image.tag | default .Values.imageTag | default .Chart.AppVersion) -}}
+{{- end -}}
+
 {{/* imagePullPolicy of our images: a line only when image.pullPolicy is set (else Kubernetes decides). */}}
 {{- define "mrs.imagePullPolicy" -}}
 {{- with .Values.image.pullPolicy }}
