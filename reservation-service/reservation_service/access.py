@@ -16,6 +16,13 @@ from servicekit.problems import unauthorized
 # Bookings of one user and that user's deletion are serialized on this key (shared by bookings, exclusive
 # for the deletion), so a booking can never slip in after the deletion has cancelled the user's bookings.
 _USER_LOCK_KEY = sa.func.hashtextextended(sa.func.concat("reservation-user:", sa.bindparam("user_id")), 0)
+_HOLD_SHARED = sa.select(sa.func.pg_advisory_xact_lock_shared(_USER_LOCK_KEY))
+_HOLD_EXCLUSIVE = sa.select(sa.func.pg_advisory_xact_lock(_USER_LOCK_KEY))
+_USERS = UserReplica.__table__
+# Core, not the ORM: this runs before every request, and the ORM's loading costs more CPU than the query.
+_USER_STATE = sa.select(_USERS.c.role, _USERS.c.is_active, _USERS.c.is_deleted).where(
+    _USERS.c.id == sa.bindparam("user_id")
+)
 
 
 def install_user_check(app: Flask) -> None:
@@ -26,10 +33,10 @@ def install_user_check(app: Flask) -> None:
         principal = g.get("principal")
         if principal is None or request.routing_exception is not None:
             return
-        user = current_session().get(UserReplica, principal.user_id)
+        user = current_session().connection().execute(_USER_STATE, {"user_id": principal.user_id}).first()
         if user is None:  # not heard of yet (a brand-new user): the token alone decides
             return
-        if not user.may_sign_in:
+        if user.is_deleted or not user.is_active:
             raise unauthorized("This account is no longer active.", token_given=True)
         if user.role != principal.role:
             g.principal = dataclasses.replace(principal, role=user.role)
@@ -39,12 +46,10 @@ def hold_for_booking(session: Session, user_id: int, *, exclusive: bool = False)
     """Call before a booking is written, in its transaction: waits for a deletion of the user in progress,
     then refuses if the user is gone (the check reads the database, not the session's cached object).
     Exclusive where the user's bookings must also serialize with each other (the quota)."""
-    lock = sa.func.pg_advisory_xact_lock if exclusive else sa.func.pg_advisory_xact_lock_shared
-    session.execute(sa.select(lock(_USER_LOCK_KEY)), {"user_id": user_id})
-    gone = session.scalar(
-        sa.select(sa.or_(UserReplica.is_deleted, sa.not_(UserReplica.is_active))).where(UserReplica.id == user_id)
-    )
-    if gone:
+    connection = session.connection()
+    connection.execute(_HOLD_EXCLUSIVE if exclusive else _HOLD_SHARED, {"user_id": user_id})
+    user = connection.execute(_USER_STATE, {"user_id": user_id}).first()
+    if user is not None and (user.is_deleted or not user.is_active):
         raise unauthorized("This account is no longer active.", token_given=True)
 
 

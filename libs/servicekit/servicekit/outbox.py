@@ -38,16 +38,17 @@ class Aggregate(Protocol):
     version: int
 
 
-def add_event(
-    session: Session, *, producer: str, topic: str, event_type: str, aggregate: Aggregate, data: dict[str, Any]
-) -> OutboxEvent:
-    """Stage an event in the caller's transaction (the aggregate flushed, so it has its id)."""
+def event_row(
+    *, producer: str, topic: str, event_type: str, aggregate: Aggregate, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The outbox row of an event: the envelope every consumer reads, keyed by the aggregate."""
     aggregate_id, version = aggregate.id, aggregate.version
     event_id = uuid.uuid4()
+    now = utcnow()
     payload = {
         "event_id": str(event_id),
         "event_type": event_type,
-        "occurred_at": utcnow().isoformat(),
+        "occurred_at": now.isoformat(),
         "producer": producer,
         "schema_version": SCHEMA_VERSION,
         "request_id": request_id_var.get(),
@@ -55,7 +56,22 @@ def add_event(
         "version": version,
         "data": data,
     }
-    event = OutboxEvent(event_id=event_id, topic=topic, key=str(aggregate_id), event_type=event_type, payload=payload)
+    return {
+        "event_id": event_id,
+        "topic": topic,
+        "key": str(aggregate_id),
+        "event_type": event_type,
+        "payload": payload,
+        "created_at": now,
+    }
+
+
+def add_event(
+    session: Session, *, producer: str, topic: str, event_type: str, aggregate: Aggregate, data: dict[str, Any]
+) -> OutboxEvent:
+    """Stage an event in the caller's transaction (the aggregate flushed, so it has its id)."""
+    row = event_row(producer=producer, topic=topic, event_type=event_type, aggregate=aggregate, data=data)
+    event = OutboxEvent(**row)
     session.add(event)
     return event
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from servicekit.catalogue import PolicyColumns
 from servicekit.db import db, utcnow
@@ -31,6 +31,16 @@ class RoomReplica(db.Model, PolicyColumns):  # type: ignore[name-defined,misc]
     @property
     def bookable(self) -> bool:
         return self.is_active and not self.is_deleted
+
+    @classmethod
+    def find(cls, session: Session, room_id: int) -> RoomReplica | None:
+        """The room as a detached object to read, in one Core statement: on the booking path the ORM's identity
+        map and loading machinery cost more CPU than the query (a replica row is never written here)."""
+        row = session.connection().execute(_ROOM_BY_ID, {"room_id": room_id}).mappings().first()
+        return cls(**row) if row is not None else None
+
+
+_ROOM_BY_ID = sa.select(RoomReplica.__table__).where(RoomReplica.__table__.c.id == sa.bindparam("room_id"))
 
 
 class UserReplica(db.Model):  # type: ignore[name-defined,misc]

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from psycopg2.errors import DeadlockDetected, ExclusionViolation
+from psycopg2.errors import ExclusionViolation
 from sqlalchemy.orm import Session
 
 from reservation_service.config import SERVICE_NAME
@@ -15,11 +15,36 @@ from reservation_service.reservations import rules
 from reservation_service.reservations.models import CONFIRMED, Reservation
 from reservation_service.times import in_zone
 from servicekit.auth import Principal
-from servicekit.outbox import Aggregate, EventStream
+from servicekit.db import utcnow
+from servicekit.outbox import Aggregate, EventStream, OutboxEvent, event_row
 from servicekit.problems import Problem
 
 EVENTS = EventStream(producer=SERVICE_NAME, topic="reservation_events")
 _ROOM_LOCK_KEY = sa.func.hashtextextended(sa.func.concat("reservation-room:", sa.bindparam("room_id")), 0)
+_NEXT_ID = sa.func.nextval(sa.func.pg_get_serial_sequence("reservations", "id"))
+# The booking path's statements, built once (building and cache-keying a statement costs more CPU than
+# sending it).
+_TAKE_ROOM = sa.select(sa.func.pg_advisory_xact_lock(_ROOM_LOCK_KEY))
+_TAKE_ROOM_NEW_ID = sa.select(sa.func.pg_advisory_xact_lock(_ROOM_LOCK_KEY), _NEXT_ID)
+_OVERLAPPING = (
+    sa.select(Reservation.id, Reservation.user_id, Reservation.start_time, Reservation.end_time)
+    .where(Reservation.room_id == sa.bindparam("room_id"), Reservation.status == CONFIRMED)
+    .where(Reservation.start_time < sa.bindparam("occupied_until"), Reservation.occupied_until > sa.bindparam("start"))
+    .where(Reservation.id != sa.bindparam("excluding"))
+    .order_by(Reservation.start_time)
+)
+_ROW_COLUMNS = [column.key for column in Reservation.__table__.columns]
+_EVENT_COLUMNS = ["event_id", "topic", "key", "event_type", "payload", "created_at"]
+# The row and its event in one statement: a data-modifying CTE runs whether or not the outer statement reads it.
+_INSERT_BOOKING = (
+    sa.insert(OutboxEvent.__table__)
+    .values({name: sa.bindparam(f"event_{name}") for name in _EVENT_COLUMNS})
+    .add_cte(
+        sa.insert(Reservation.__table__)
+        .values({name: sa.bindparam(f"row_{name}") for name in _ROW_COLUMNS})
+        .cte("booked")
+    )
+)
 
 
 def to_dict(reservation: Reservation, zone_name: str) -> dict[str, Any]:
@@ -51,21 +76,19 @@ def publish(session: Session, reservation: Reservation, event_type: str, zone_na
 
 
 def conflicts(
-    session: Session, *, room: RoomReplica, window: rules.Window, viewer: Principal, excluding: int | None = None
+    session: Session,
+    *,
+    room: RoomReplica,
+    start: datetime,
+    occupied_until: datetime,
+    viewer: Principal,
+    excluding: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The confirmed reservations whose occupied range (buffer included) overlaps the window's; ids only
-    where the viewer may see them."""
-    occupied_until = window.end + timedelta(minutes=room.buffer_minutes)
-    query = (
-        sa.select(Reservation)
-        .where(Reservation.room_id == room.id, Reservation.status == CONFIRMED)
-        .where(Reservation.start_time < occupied_until, Reservation.occupied_until > window.start)
-        .order_by(Reservation.start_time)
-    )
-    if excluding is not None:
-        query = query.where(Reservation.id != excluding)
+    """The confirmed reservations whose occupied range overlaps [start, occupied_until): those the exclusion
+    constraint would refuse. Ids only where the viewer may see them."""
+    parameters = {"room_id": room.id, "start": start, "occupied_until": occupied_until, "excluding": excluding or 0}
     out = []
-    for row in session.scalars(query):
+    for row in session.connection().execute(_OVERLAPPING, parameters):
         item: dict[str, Any] = {
             "start_time": in_zone(row.start_time, room.timezone),
             "end_time": in_zone(row.end_time, room.timezone),
@@ -76,40 +99,43 @@ def conflicts(
     return out
 
 
-def write_or_conflict(
-    session: Session, reservation: Reservation, values: dict[str, Any], room: RoomReplica, viewer: Principal
-) -> None:
-    """Set the values and write the row in a savepoint; an overlap that the exclusion constraint
-    catches becomes a 409 listing the conflicts, and leaves the transaction usable."""
-    reservation_id = reservation.id  # read now: a failed flush expires the object's attributes
-    window = rules.Window(values["start_time"], values["end_time"])
-    # Writes to one room take turns until commit. Without this, chains of overlapping inserts (A's range
-    # meets B's, B's meets C's) deadlock inside the exclusion check, sometimes twice over.
-    session.execute(sa.select(sa.func.pg_advisory_xact_lock(_ROOM_LOCK_KEY)), {"room_id": room.id})
-    for attempt in (1, 2):
-        try:
-            with session.begin_nested():
-                for key, value in values.items():
-                    setattr(reservation, key, value)
-                session.add(reservation)
-                session.flush()
-            return
-        except sa.exc.IntegrityError as error:
-            if not isinstance(error.orig, ExclusionViolation):
-                raise
-            break
-        except sa.exc.OperationalError as error:
-            # Two inserts racing for one slot can deadlock inside the exclusion check; PostgreSQL aborts
-            # one. Trying once more waits for the winner, then meets its row as an ordinary conflict.
-            if not isinstance(error.orig, DeadlockDetected) or attempt == 2:
-                raise
-    raise Problem(
+def take_room(session: Session, room_id: int, *, new_id: bool = False) -> int | None:
+    """Writes to one room take turns until commit: after this, no other booking of the room is in flight, so
+    what `conflicts` finds is exactly what the exclusion constraint would refuse (and the constraint never
+    has to wait on another writer's row: chains of overlapping inserts used to deadlock inside it). With
+    `new_id`, the same round trip also draws the id of a reservation about to be inserted."""
+    row = session.connection().execute(_TAKE_ROOM_NEW_ID if new_id else _TAKE_ROOM, {"room_id": room_id}).one()
+    return int(row[1]) if new_id else None
+
+
+def _refuse(found: list[dict[str, Any]]) -> Problem:
+    return Problem(
         409,
         "The room is already booked for part of this time.",
         slug="reservation-conflict",
         title="Reservation conflict",
-        conflicts=conflicts(session, room=room, window=window, viewer=viewer, excluding=reservation_id),
+        conflicts=found,
     )
+
+
+def write_change(
+    session: Session, reservation: Reservation, values: dict[str, Any], room: RoomReplica, viewer: Principal
+) -> None:
+    """Apply a change to an existing reservation; 409 listing the conflicts if its new range is taken."""
+    take_room(session, room.id)
+    found = conflicts(
+        session,
+        room=room,
+        start=values["start_time"],
+        occupied_until=values["occupied_until"],
+        viewer=viewer,
+        excluding=reservation.id,
+    )
+    if found:
+        raise _refuse(found)
+    for key, value in values.items():
+        setattr(reservation, key, value)
+    session.flush()
 
 
 def book(
@@ -121,16 +147,46 @@ def book(
     user: Principal,
     series: Aggregate | None = None,
 ) -> Reservation:
-    """Write one checked booking with its event; 409 listing the conflicts if the room is taken."""
-    reservation = Reservation(user_id=user.user_id, status=CONFIRMED, version=1, series_id=series and series.id)
-    row = {
-        "room_id": room.id,
-        "start_time": window.start,
-        "end_time": window.end,
-        "occupied_until": window.end + timedelta(minutes=room.buffer_minutes),
-        "purpose": values["purpose"],
-        "attendees": values["attendees"],
-    }
-    write_or_conflict(session, reservation, row, room, user)
-    publish(session, reservation, "reservation_created", room.timezone)
+    """Write one checked booking and its event: three statements (the room's lock with a new id, the
+    overlap check, one INSERT of the row and its outbox event); 409 listing the conflicts if the room is taken."""
+    occupied_until = window.end + timedelta(minutes=room.buffer_minutes)
+    new_id = take_room(session, room.id, new_id=True)
+    found = conflicts(session, room=room, start=window.start, occupied_until=occupied_until, viewer=user)
+    if found:
+        raise _refuse(found)
+    now = utcnow()
+    reservation = Reservation(
+        id=new_id,
+        room_id=room.id,
+        user_id=user.user_id,
+        start_time=window.start,
+        end_time=window.end,
+        occupied_until=occupied_until,
+        purpose=values["purpose"],
+        attendees=values["attendees"],
+        status=CONFIRMED,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        cancelled_at=None,
+        cancel_reason=None,
+        series_id=series.id if series is not None else None,
+        checked_in_at=None,
+    )
+    event = event_row(
+        producer=EVENTS.producer,
+        topic=EVENTS.topic,
+        event_type="reservation_created",
+        aggregate=reservation,
+        data=to_dict(reservation, room.timezone),
+    )
+    parameters = {f"row_{name}": getattr(reservation, name) for name in _ROW_COLUMNS}
+    parameters.update({f"event_{name}": value for name, value in event.items()})
+    try:
+        session.connection().execute(_INSERT_BOOKING, parameters)
+    except sa.exc.IntegrityError as error:
+        if not isinstance(error.orig, ExclusionViolation):
+            raise
+        # Cannot happen while every writer takes the room first; the constraint stays the last word.
+        raise _refuse([]) from None
     return reservation

@@ -97,17 +97,24 @@ def check_policy(room: RoomReplica, start: datetime, end: datetime, *, now: date
         raise policy_problem(errors)
 
 
+_UPCOMING = (
+    sa.select(sa.func.count())
+    .select_from(Reservation)
+    .where(
+        Reservation.user_id == sa.bindparam("user_id"),
+        Reservation.status == CONFIRMED,
+        Reservation.end_time > sa.bindparam("now"),
+    )
+)
+
+
 def check_quota(session: Session, user: Principal, *, limits: Limits, now: datetime, adding: int = 1) -> None:
     """At most `max_upcoming` confirmed reservations that have not ended, admins exempt. The caller holds
     the user's booking lock exclusively (users.access.hold_for_booking), so two parallel bookings of one
     user cannot both pass."""
     if limits.max_upcoming is None or user.is_admin:
         return
-    upcoming = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Reservation)
-        .where(Reservation.user_id == user.user_id, Reservation.status == CONFIRMED, Reservation.end_time > now)
-    )
+    upcoming = session.connection().execute(_UPCOMING, {"user_id": user.user_id, "now": now}).scalar()
     if (upcoming or 0) + adding > limits.max_upcoming:
         raise Problem(
             422,

@@ -22,7 +22,7 @@ class Window:
 
 
 def bookable_room(session: Session, room_id: int) -> RoomReplica:
-    room = session.get(RoomReplica, room_id)
+    room = RoomReplica.find(session, room_id)
     if room is None or not room.bookable:
         raise Problem(
             422,

@@ -63,7 +63,7 @@ def update_reservation(
     new_values = {**merged, "start_time": window.start, "end_time": window.end, "occupied_until": occupied_until}
     if all(getattr(reservation, key) == value for key, value in new_values.items()):
         return reservation, room
-    booking.write_or_conflict(session, reservation, {**new_values, "version": reservation.version + 1}, room, user)
+    booking.write_change(session, reservation, {**new_values, "version": reservation.version + 1}, room, user)
     booking.publish(session, reservation, "reservation_updated", room.timezone)
     return reservation, room
 
