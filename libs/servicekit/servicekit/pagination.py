@@ -19,14 +19,22 @@ class PageQuery(ma.Schema):
     per_page = Integer(load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE))
 
 
+# A list's total is counted exactly up to here; above it the planner's estimate is given, and the body says so
+# with "total_is_estimate": true (counting a million rows for every page would cost more than the page).
+EXACT_TOTAL_UP_TO = 10_000
+
+
 def page_envelope_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
-    """The documented shape of a page of items: {items, page, per_page, total}."""
+    """The documented shape of a page of items: {items, page, per_page, total[, total_is_estimate]}."""
     return ma.Schema.from_dict(
         {
             "items": ma.fields.List(ma.fields.Nested(item_schema)),
             "page": Integer(),
             "per_page": Integer(),
             "total": Integer(),
+            "total_is_estimate": ma.fields.Boolean(
+                metadata={"description": f"Present (true) when `total` is an estimate: above {EXACT_TOTAL_UP_TO:,}."}
+            ),
         },
         name=name,
     )
@@ -41,6 +49,20 @@ def paginate(
     render: Callable[[sa.Row[*tuple[Any, ...]]], Any] = lambda row: row[0],
 ) -> dict[str, Any]:
     """Run a select (already in a stable order) for one page, with the total count."""
-    total = session.scalar(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())) or 0
     rows = session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": [render(row) for row in rows], "page": page, "per_page": per_page, "total": total}
+    envelope: dict[str, Any] = {"items": [render(row) for row in rows], "page": page, "per_page": per_page}
+    return {**envelope, **count(session, statement)}
+
+
+def count(session: Session, statement: sa.Select[*tuple[Any, ...]]) -> dict[str, Any]:
+    """{"total": n}, exact up to EXACT_TOTAL_UP_TO; above it the planner's estimate, marked as one."""
+    unordered = statement.order_by(None)
+    capped = unordered.limit(EXACT_TOTAL_UP_TO + 1).subquery()
+    connection = session.connection()
+    total = connection.execute(sa.select(sa.func.count()).select_from(capped)).scalar() or 0
+    if total <= EXACT_TOTAL_UP_TO:
+        return {"total": total}
+    compiled = unordered.compile(dialect=connection.dialect)
+    plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", dict(compiled.params)).scalar()
+    estimate = int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
+    return {"total": max(estimate, EXACT_TOTAL_UP_TO + 1), "total_is_estimate": True}

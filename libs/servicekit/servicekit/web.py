@@ -11,7 +11,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from webargs import core
@@ -187,6 +187,12 @@ class ServiceApi(Api):  # type: ignore[misc]
             if status >= 400:
                 self.spec.components.response(status.name, openapi.problem_response(status.phrase), lazy=True)
         self.spec.components.response("DEFAULT_ERROR", openapi.problem_response("Default error response"), lazy=True)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A body our own code built in the documented shape, sent as is: flask-smorest passes a Response through
+    without a second pass of the response schema (which, for a page of 50, costs more than the query)."""
+    return Response(current_app.json.dumps(body), status=status, headers=headers, mimetype="application/json")
 
 
 def read_json_body() -> Any:

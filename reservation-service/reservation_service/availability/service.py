@@ -13,23 +13,33 @@ from reservation_service.reservations.models import CONFIRMED, Reservation
 from reservation_service.reservations.policy import Interval, is_open, open_intervals
 from reservation_service.times import in_zone, local_day
 from servicekit.auth import Principal
+from servicekit.catalogue import RoomSummary
 from servicekit.pagination import paginate
 from servicekit.problems import Problem
+
+_DAY_BOOKINGS = (
+    sa.select(
+        Reservation.id, Reservation.user_id, Reservation.purpose, Reservation.start_time, Reservation.occupied_until
+    )
+    .where(Reservation.room_id == sa.bindparam("room_id"), Reservation.status == CONFIRMED)
+    .where(Reservation.start_time < sa.bindparam("day_end"), Reservation.occupied_until > sa.bindparam("day_start"))
+    .order_by(Reservation.start_time)
+)
+_SUMMARY = [RoomReplica.__table__.c[name] for name in RoomSummary().fields]
 
 
 def day_availability(*, session: Session, room_id: int, day: date, viewer: Principal) -> dict[str, Any]:
     """Occupied ranges (buffers included) and free time inside opening hours, covering the room's local day;
     others' bookings show as times only."""
-    room = session.get(RoomReplica, room_id)
+    room = RoomReplica.find(session, room_id)
     if room is None or room.is_deleted:
         raise Problem(404, f"Room {room_id} does not exist.")
     day_start, day_end = local_day(day, room.timezone)
-    bookings = session.scalars(
-        sa.select(Reservation)
-        .where(Reservation.room_id == room.id, Reservation.status == CONFIRMED)
-        .where(Reservation.start_time < day_end, Reservation.occupied_until > day_start)
-        .order_by(Reservation.start_time)
-    ).all()
+    bookings = (
+        session.connection()
+        .execute(_DAY_BOOKINGS, {"room_id": room.id, "day_start": day_start, "day_end": day_end})
+        .all()
+    )
     booked = []
     for booking in bookings:
         slot = _interval(max(booking.start_time, day_start), min(booking.occupied_until, day_end), room.timezone)
@@ -93,20 +103,19 @@ def free_rooms(
         .where(Reservation.room_id == RoomReplica.id, Reservation.status == CONFIRMED)
         .where(sa.func.tstzrange(Reservation.start_time, Reservation.occupied_until, "[)").op("&&")(window))
     )
-    query = sa.select(RoomReplica).where(
-        RoomReplica.is_active.is_(True), RoomReplica.is_deleted.is_(False), ~sa.exists(busy)
-    )
+    conditions = [RoomReplica.is_active.is_(True), RoomReplica.is_deleted.is_(False), ~sa.exists(busy)]
     if min_capacity is not None:
-        query = query.where(RoomReplica.capacity >= min_capacity)
+        conditions.append(RoomReplica.capacity >= min_capacity)
     tags = sorted({tag.strip().lower() for tag in (equipment or "").split(",") if tag.strip()})
     if tags:
-        query = query.where(RoomReplica.equipment.contains(tags))
+        conditions.append(RoomReplica.equipment.contains(tags))
     # Opening hours are per weekday in each room's zone: checked here, for the rooms that have them.
     closed = [
         room.id
-        for room in session.scalars(query.where(RoomReplica.opening_hours.is_not(None)))
+        for room in session.scalars(sa.select(RoomReplica).where(*conditions, RoomReplica.opening_hours.is_not(None)))
         if not is_open(room, start, end)
     ]
     if closed:
-        query = query.where(RoomReplica.id.not_in(closed))
-    return paginate(session, query.order_by(RoomReplica.id), page=page, per_page=per_page)
+        conditions.append(RoomReplica.id.not_in(closed))
+    query = sa.select(*_SUMMARY).where(*conditions).order_by(RoomReplica.id)
+    return paginate(session, query, page=page, per_page=per_page, render=lambda row: row._asdict())

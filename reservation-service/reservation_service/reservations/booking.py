@@ -47,8 +47,9 @@ _INSERT_BOOKING = (
 )
 
 
-def to_dict(reservation: Reservation, zone_name: str) -> dict[str, Any]:
-    """The API form: instants with the room's UTC offset at that instant."""
+def to_dict(reservation: Reservation | sa.Row[Any], zone_name: str) -> dict[str, Any]:
+    """The API form: instants with the room's UTC offset at that instant (from the object, or from a row of
+    the table's columns)."""
 
     def instant(value: datetime | None) -> str | None:
         return in_zone(value, zone_name) if value is not None else None

@@ -124,7 +124,9 @@ def list_visible(*, session: Session, viewer: Principal, page: int, per_page: in
     user_id = filters.get("user_id")
     if user_id is not None and not viewer.is_admin and user_id != viewer.user_id:
         raise Problem(403, "Only admins may list other users' reservations.")
-    query = sa.select(Reservation, RoomReplica.timezone).join(RoomReplica, RoomReplica.id == Reservation.room_id)
+    query = sa.select(*Reservation.__table__.columns, RoomReplica.timezone).join(
+        RoomReplica, RoomReplica.id == Reservation.room_id
+    )
     if not viewer.is_admin:
         query = query.where(Reservation.user_id == viewer.user_id)
     conditions = {
@@ -137,4 +139,4 @@ def list_visible(*, session: Session, viewer: Principal, page: int, per_page: in
     for name, value in filters.items():
         query = query.where(conditions[name](value))
     query = query.order_by(Reservation.start_time, Reservation.id)
-    return paginate(session, query, page=page, per_page=per_page, render=lambda row: booking.to_dict(row[0], row[1]))
+    return paginate(session, query, page=page, per_page=per_page, render=lambda row: booking.to_dict(row, row.timezone))

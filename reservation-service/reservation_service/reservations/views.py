@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, url_for
+from flask import Response, current_app, url_for
 
 from reservation_service.reservations import booking, service
 from reservation_service.reservations.models import (
@@ -18,6 +18,7 @@ from servicekit.auth import current_principal
 from servicekit.db import current_session
 from servicekit.openapi import ProblemBlueprint
 from servicekit.pagination import page_envelope_schema
+from servicekit.web import json_response
 
 blp = ProblemBlueprint("reservations", __name__, url_prefix="/reservations", description="Room bookings")
 ReservationPage = page_envelope_schema(ReservationRead, "ReservationPage")
@@ -34,9 +35,9 @@ def current_limits() -> Limits:
     (403, "`user_id` of someone else, asked by a non-admin."),
     (422, "Bad query parameters (`from`/`to` need an offset)."),
 )
-def list_reservations(query: dict[str, Any]) -> dict[str, Any]:
+def list_reservations(query: dict[str, Any]) -> Response:
     """The caller's reservations (admins: everyone's), by start time."""
-    return service.list_visible(session=current_session(), viewer=current_principal(), **query)
+    return json_response(service.list_visible(session=current_session(), viewer=current_principal(), **query))
 
 
 @blp.post("")
@@ -46,7 +47,7 @@ def list_reservations(query: dict[str, Any]) -> dict[str, Any]:
     (409, "Overlaps confirmed reservations, listed in `conflicts`."),
     (422, "A rule is broken, or the room is unknown (`/unknown-room`)."),
 )
-def create_reservation(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def create_reservation(body: dict[str, Any]) -> Response:
     """Book a room."""
     session = current_session()
     reservation, room = service.create_reservation(
@@ -54,18 +55,18 @@ def create_reservation(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     )
     session.commit()
     location = url_for("reservations.get_reservation", reservation_id=reservation.id)
-    return booking.to_dict(reservation, room.timezone), {"Location": location}
+    return json_response(booking.to_dict(reservation, room.timezone), 201, {"Location": location})
 
 
 @blp.get("/<id:reservation_id>")
 @blp.response(200, ReservationRead)
 @blp.problems((404, "No such reservation of the caller's."))
-def get_reservation(reservation_id: int) -> dict[str, Any]:
+def get_reservation(reservation_id: int) -> Response:
     """One reservation of the caller's (admins: anyone's)."""
     reservation, room = service.get_visible(
         session=current_session(), reservation_id=reservation_id, viewer=current_principal()
     )
-    return booking.to_dict(reservation, room.timezone)
+    return json_response(booking.to_dict(reservation, room.timezone))
 
 
 @blp.put("/<id:reservation_id>")
@@ -77,14 +78,14 @@ def get_reservation(reservation_id: int) -> dict[str, Any]:
     (409, "Overlaps others, or is cancelled or finished."),
     (422, "The changed reservation would break a rule."),
 )
-def update_reservation(body: dict[str, Any], reservation_id: int) -> dict[str, Any]:
+def update_reservation(body: dict[str, Any], reservation_id: int) -> Response:
     """Change a reservation (PUT and PATCH both take any subset of the fields); every rule is checked again."""
     session = current_session()
     reservation, room = service.update_reservation(
         session=session, reservation_id=reservation_id, changes=body, user=current_principal(), limits=current_limits()
     )
     session.commit()
-    return booking.to_dict(reservation, room.timezone)
+    return json_response(booking.to_dict(reservation, room.timezone))
 
 
 @blp.delete("/<id:reservation_id>")
