@@ -424,3 +424,39 @@ def test_the_gateway_image_serves_the_web_app(
     for path in ("/assets/missing.js", "/index.html", "/appx"):
         missing = requests.get(f"{gateway}{path}", timeout=10)
         assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/problem+json", path
+
+
+def test_backup_image_runs_the_cloudwatch_setup_as_the_chart_job_does(image_stack: tuple[Stack, Containers]) -> None:
+    """The chart's setup Job runs scripts/monitoring/cloudwatch_setup.py from the backup image (the script is
+    not copied into the chart): the same command, user and read-only root, against moto instead of AWS."""
+    _, containers = image_stack
+    environment = unique_name("images").replace("_", "-")
+    command = [
+        *("/opt/venv/bin/python", "-m", "scripts.monitoring.cloudwatch_setup", f"--environment={environment}"),
+        *("--log-group=meeting-room-reservation-system", "--region=us-east-1", "--retention-days=7"),
+        "--alarm-email=ops@example.com",
+    ]
+    env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "PYTHONDONTWRITEBYTECODE": "1"}
+    with moto_server() as endpoint:
+        runs = [
+            containers.run(
+                f"cloudwatch-setup-{n}",
+                BACKUP_IMAGE,
+                [*command, f"--endpoint-url={endpoint}"],
+                env,
+                user="999",
+                detach=False,
+                service_log=False,
+                extra=["--workdir", "/app"],  # the Job's workingDir; the image's ENTRYPOINT is empty
+            )
+            for n in (1, 2)
+        ]
+        logs = boto3.client(
+            "logs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+        )
+        groups = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
+    first, second = runs
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "log group" in first.stdout, first.stdout
+    assert groups == [f"meeting-room-reservation-system/{environment}"]
+    assert second.returncode == 0 and "log group" not in second.stdout, second.stdout + second.stderr

@@ -7,6 +7,9 @@ and alarms meeting-room-system-<environment>-....
     .venv/bin/python -m scripts.monitoring.cloudwatch_setup --environment production \\
         --log-group meeting-room-reservation-system --region us-east-1 \\
         --alarm-email ops@example.com [--subscribe https:https://hooks.example.com/x] [--endpoint-url URL]
+
+In Kubernetes the chart's setup Job runs this file, the same command, in the backup image
+(scripts/backup/Dockerfile copies it to /app/scripts/monitoring/): it exists nowhere else.
 """
 
 from __future__ import annotations
