@@ -11,8 +11,11 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Workers are recycled now and then (jittered, so not all at once): a slow leak cannot grow without bound.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
+# The app is loaded once, before the workers fork: a recycled worker starts in milliseconds instead of
+# importing everything again (0.8 s of CPU each, which at 2,000 requests a worker was 0.4 ms a request).
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
 # The longest request and header lines gunicorn takes (its maximum): the gateway refuses longer ones first,
 # as problem+json (large_client_header_buffers 8k), so gunicorn's HTML 414/431 never reaches a client.
 limit_request_line = 8190

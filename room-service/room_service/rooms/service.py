@@ -16,6 +16,17 @@ from servicekit.pagination import paginate
 from servicekit.problems import Problem
 
 EVENTS = EventStream(producer=SERVICE_NAME, topic="room_events")
+_READ = [Room.__table__.c[name] for name in RoomRead().fields]
+_INSTANTS = ("created_at", "updated_at")
+
+
+def _as_read(row: sa.Row[Any]) -> dict[str, Any]:
+    """RoomRead's shape from a row of its columns, without a schema pass (a page of 50 rooms through
+    marshmallow cost more than its query)."""
+    item = row._asdict()
+    for name in _INSTANTS:
+        item[name] = item[name].isoformat()
+    return item
 
 
 def _publish(session: Session, room: Room, event_type: str, *, flush: bool = True) -> None:
@@ -118,7 +129,7 @@ def list_rooms(
     q: str | None = None,
 ) -> dict[str, Any]:
     """A page of the rooms matching every filter given, in id order."""
-    query = sa.select(Room).where(Room.is_active.is_(is_active))
+    query = sa.select(*_READ).where(Room.is_active.is_(is_active))
     if min_capacity is not None:
         query = query.where(Room.capacity >= min_capacity)
     if equipment:
@@ -129,4 +140,4 @@ def list_rooms(
         query = query.where(Room.floor == floor)
     if q:
         query = query.where(contains(q, Room.name, Room.description))
-    return paginate(session, query.order_by(Room.id), page=page, per_page=per_page)
+    return paginate(session, query.order_by(Room.id), page=page, per_page=per_page, render=_as_read)

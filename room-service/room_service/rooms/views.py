@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, url_for
+from flask import Response, current_app, url_for
 from flask.views import MethodView
 
 from room_service.rooms import service
@@ -13,6 +13,7 @@ from servicekit.auth import admin_only
 from servicekit.db import current_session
 from servicekit.openapi import ProblemBlueprint
 from servicekit.pagination import page_envelope_schema
+from servicekit.web import json_response
 
 blp = ProblemBlueprint(
     "rooms",
@@ -31,9 +32,9 @@ RoomPage = page_envelope_schema(RoomRead, "RoomPage")
 @blp.arguments(RoomListQuery, location="query")
 @blp.response(200, RoomPage)
 @blp.problems(401, 422)
-def list_rooms(query: dict[str, Any]) -> dict[str, Any]:
+def list_rooms(query: dict[str, Any]) -> Response:
     """List rooms matching every filter given, in id order."""
-    return service.list_rooms(session=current_session(), **query)
+    return json_response(service.list_rooms(session=current_session(), **query))
 
 
 @blp.post("")
