@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from icalendar import Calendar, Event
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
@@ -405,6 +406,69 @@ def test_an_employee_books_meets_a_conflict_changes_and_cancels(stack: Stack, pa
     # Signed out for real: the cookie's sign-in is revoked, so a reload stays signed out.
     page.driver.refresh()
     page.find("//a[normalize-space()='Sign in']")
+
+
+def test_an_employee_checks_in_and_subscribes_in_her_calendar(stack: Stack, page: Page) -> None:
+    """A room that requires check-in: Alice's meeting there starts in a few minutes, she checks in from My
+    reservations; the "subscribe in your calendar" link (the server has a feed key) gives a URL whose feed,
+    fetched without any token as a calendar app would, holds that booking."""
+    admin, alice = admin_headers(stack), bearer(stack, "alice@example.com", "employee")
+    lyra = f"Lyra {TAG}"
+    body = {"name": lyra, "capacity": 4, "building": BUILDING, "timezone": VIEWER_ZONE, "requires_check_in": True}
+    created = requests.post(f"{stack.gateway}/rooms", json={**body, "check_in_minutes": 15}, headers=admin, timeout=10)
+    assert created.status_code == 201, created.text
+    # Check-in opens 15 minutes before the start: a meeting starting in five minutes can be checked in now.
+    start = (datetime.now(UTC) + timedelta(minutes=5)).replace(second=0, microsecond=0)
+    purpose = f"Stand-up {TAG}"
+    booking = {
+        "room_id": created.json()["id"],
+        "start_time": start.isoformat(),
+        "end_time": (start + timedelta(minutes=30)).isoformat(),
+        "purpose": purpose,
+    }
+    deadline = monotonic() + WAIT_S
+    while (
+        answer := requests.post(f"{stack.gateway}/reservations", json=booking, headers=alice, timeout=10)
+    ).status_code == 422:
+        assert answer.json()["type"].endswith("/unknown-room") and monotonic() < deadline, answer.text
+        sleep(0.1)  # the room_created event is on its way to the booking service
+    assert answer.status_code == 201, answer.text
+    reservation = answer.json()
+    assert reservation["checked_in_at"] is None
+
+    page.driver.get(f"{page.base}/app/my")
+    page.sign_in("alice@example.com")
+    page.heading("My reservations")
+    item = f"//li[contains(., {quote(lyra)})]"
+    page.find(f"{item}//button[normalize-space()='Check in']")
+    # Only the room that requires it offers check-in: none of her other bookings does.
+    assert not page.driver.find_elements(By.XPATH, f"//li[not(contains(., {quote(lyra)}))]//button[.='Check in']")
+    page.check("check-in")
+    page.button("Check in", item)
+    assert page.notice("Checked in").startswith(f"Checked in to {lyra}")
+    page.wait(
+        lambda driver: (
+            "checked in" in driver.find_element(By.XPATH, item).text
+            and not driver.find_elements(By.XPATH, f"{item}//button[normalize-space()='Check in']")
+        )
+    )
+    checked = requests.get(f"{stack.gateway}/reservations/{reservation['id']}", headers=alice, timeout=10).json()
+    assert checked["checked_in_at"] is not None and checked["status"] == "confirmed"
+    page.check("checked-in")
+
+    # Subscribe in your calendar: the feed URL, shown on request, serves her booking to anyone holding it.
+    page.click("//details[contains(@class, 'feed')]/summary[normalize-space()='Subscribe in your calendar']")
+    url = page.field("Your calendar feed").get_attribute("value") or ""
+    page.check("calendar-feed")
+    assert re.fullmatch(rf"{re.escape(page.base)}/calendar/feeds/[A-Za-z0-9_-]{{22,}}\.ics", url), url
+    assert url == requests.get(f"{stack.gateway}/calendar/feed", headers=alice, timeout=10).json()["url"]
+    feed = requests.get(url, timeout=10)
+    assert feed.status_code == 200, feed.text
+    assert feed.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    events = {str(e.get("UID")): e for e in Calendar.from_ical(feed.content).walk("VEVENT") if isinstance(e, Event)}
+    event = events[f"reservation-{reservation['id']}@meeting-room-system"]
+    assert (str(event.get("SUMMARY")), event.start, str(event.get("STATUS"))) == (purpose, start, "CONFIRMED")
+    page.sign_out()
 
 
 _TOKENS: dict[tuple[str, str], str] = {}
