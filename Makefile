@@ -29,7 +29,7 @@ format: bootstrap ## apply ruff's formatting and safe fixes
 bench: bootstrap ## performance: the stack on ports of its own, a table and bench/results.json (BENCH_ARGS=--quick)
 	@$(PYTHON) -m bench.run $(BENCH_ARGS)
 
-images: bootstrap ## build the four images with podman (base stand-ins from Debian where none can be pulled); sizes
+images: bootstrap ## build the five images with podman (base stand-ins from Debian where none can be pulled); sizes
 	@scripts/images.sh
 
 audit: bootstrap ## pip-audit: known vulnerabilities in the pinned requirements (not part of make test)
