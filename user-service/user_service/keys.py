@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -14,7 +11,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
-from jwt.algorithms import RSAAlgorithm
+from joserfc.jwk import RSAKey
 
 from servicekit.auth import ALGORITHM, Principal, check_header
 from servicekit.db import utcnow
@@ -26,14 +23,13 @@ _PEM_BLOCK = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----"
 
 def key_id(public_key: RSAPublicKey) -> str:
     """RFC 7638 thumbprint: stable for a key, different for every other key."""
-    jwk = json.loads(RSAAlgorithm.to_jwk(public_key))
-    canonical = json.dumps({k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+    return RSAKey.import_key(public_key).thumbprint()
 
 
 def public_jwk(public_key: RSAPublicKey) -> dict[str, Any]:
-    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(public_key))
-    return {**jwk, "kid": key_id(public_key), "use": "sig", "alg": ALGORITHM}
+    """The key as published in the JWKS (RFC 7517: `use`, not also `key_ops`)."""
+    jwk = RSAKey.import_key(public_key)
+    return {**jwk.as_dict(private=False), "kid": jwk.thumbprint(), "use": "sig", "alg": ALGORITHM}
 
 
 @dataclass(frozen=True)
