@@ -7,6 +7,8 @@ images install libs/servicekit, which holds nothing test-only.
 from __future__ import annotations
 
 import base64
+import functools
+import graphlib
 import hashlib
 import hmac
 import json
@@ -67,15 +69,40 @@ def migrated_database(prefix: str, migrations_dir: Path) -> Iterator[str]:
         drop_database(rendered)
 
 
-def truncate_all(engine: sa.Engine) -> None:
-    """Empty every table but Alembic's, so each test starts from a clean state."""
+def empty_all(engine: sa.Engine) -> None:
+    """Empty every table but Alembic's and restart every sequence, so each test starts from a clean state.
+
+    What `TRUNCATE ... RESTART IDENTITY CASCADE` of all tables does, at a twentieth of its cost on tables of a
+    test's size (a TRUNCATE makes new files for each table and index): DELETE, children before parents, and
+    the sequences back to their start, in one round trip."""
     with engine.begin() as connection:
+        connection.execute(_emptying(engine))
+
+
+@functools.cache
+def _emptying(engine: sa.Engine) -> sa.TextClause:
+    """The statements that empty `engine`'s database (its tables, as they are at the first call)."""
+    with engine.connect() as connection:
         tables = connection.scalars(
             sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
         ).all()
-        if tables:
-            names = ", ".join(f'"{name}"' for name in tables)
-            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        references = connection.execute(
+            sa.text(
+                "SELECT child.relname, parent.relname FROM pg_constraint"
+                " JOIN pg_class child ON child.oid = conrelid JOIN pg_class parent ON parent.oid = confrelid"
+                " WHERE contype = 'f' AND connamespace = 'public'::regnamespace AND conrelid <> confrelid"
+            )
+        ).all()
+    referrers: dict[str, set[str]] = {table: set() for table in tables}
+    for child, parent in references:
+        referrers[parent].add(child)  # a parent comes after the tables that refer to it
+    order = graphlib.TopologicalSorter(referrers).static_order()
+    deletes = [f"{sa.delete(sa.table(table)).compile(dialect=engine.dialect)};" for table in order]
+    restart = (
+        "SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false)"
+        " FROM pg_sequences WHERE schemaname = 'public';"
+    )
+    return sa.text(" ".join([*deletes, restart]))
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from servicekit.settings import ServiceSettings
-from servicekit_testing import AUDIENCE, ISSUER, TestKeys, jwks_server, truncate_all
+from servicekit_testing import AUDIENCE, ISSUER, TestKeys, empty_all, jwks_server
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +37,7 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
 
 @pytest.fixture(autouse=True)
 def clean_database(engine: sa.Engine) -> None:
-    truncate_all(engine)
+    empty_all(engine)
 
 
 def service_settings(name: str, database_url: str) -> ServiceSettings:
