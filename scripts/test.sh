@@ -20,8 +20,9 @@ lint() {
     "${VENV_BIN}/ruff" check .
     "${VENV_BIN}/ruff" format --check .
     echo "== mypy"
-    "${VENV_BIN}/mypy" libs/servicekit/servicekit user-service/user_service room-service/room_service \
-        reservation-service/reservation_service devstack scripts/backup scripts/monitoring scripts/quality
+    "${VENV_BIN}/mypy" libs/servicekit/servicekit libs/servicekit-testing/servicekit_testing \
+        user-service/user_service room-service/room_service reservation-service/reservation_service devstack \
+        scripts/backup scripts/monitoring scripts/quality
 }
 
 started_pg=""
