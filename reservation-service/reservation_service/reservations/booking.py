@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from reservation_service.config import SERVICE_NAME
 from reservation_service.replica.models import RoomReplica
 from reservation_service.reservations import rules
+from reservation_service.reservations.locks import NEXT_RESERVATION_ID, ROOM_LOCK_KEY
 from reservation_service.reservations.models import CONFIRMED, Reservation
 from reservation_service.times import in_zone
 from servicekit.auth import Principal
@@ -20,12 +21,10 @@ from servicekit.outbox import Aggregate, EventStream, OutboxEvent, event_row
 from servicekit.problems import Problem
 
 EVENTS = EventStream(producer=SERVICE_NAME, topic="reservation_events")
-_ROOM_LOCK_KEY = sa.func.hashtextextended(sa.func.concat("reservation-room:", sa.bindparam("room_id")), 0)
-_NEXT_ID = sa.func.nextval(sa.func.pg_get_serial_sequence("reservations", "id"))
 # The booking path's statements, built once (building and cache-keying a statement costs more CPU than
 # sending it).
-_TAKE_ROOM = sa.select(sa.func.pg_advisory_xact_lock(_ROOM_LOCK_KEY))
-_TAKE_ROOM_NEW_ID = sa.select(sa.func.pg_advisory_xact_lock(_ROOM_LOCK_KEY), _NEXT_ID)
+_TAKE_ROOM = sa.select(sa.func.pg_advisory_xact_lock(ROOM_LOCK_KEY))
+_TAKE_ROOM_NEW_ID = sa.select(sa.func.pg_advisory_xact_lock(ROOM_LOCK_KEY), NEXT_RESERVATION_ID)
 _OVERLAPPING = (
     sa.select(Reservation.id, Reservation.user_id, Reservation.start_time, Reservation.end_time)
     .where(Reservation.room_id == sa.bindparam("room_id"), Reservation.status == CONFIRMED)
@@ -147,11 +146,14 @@ def book(
     values: dict[str, Any],
     user: Principal,
     series: Aggregate | None = None,
+    new_id: int | None = None,
 ) -> Reservation:
     """Write one checked booking and its event: three statements (the room's lock with a new id, the
-    overlap check, one INSERT of the row and its outbox event); 409 listing the conflicts if the room is taken."""
+    overlap check, one INSERT of the row and its outbox event); 409 listing the conflicts if the room is taken.
+    With `new_id`, the caller has taken the room already and drawn the id (access.hold_for_booking)."""
     occupied_until = window.end + timedelta(minutes=room.buffer_minutes)
-    new_id = take_room(session, room.id, new_id=True)
+    if new_id is None:
+        new_id = take_room(session, room.id, new_id=True)
     found = conflicts(session, room=room, start=window.start, occupied_until=occupied_until, viewer=user)
     if found:
         raise _refuse(found)

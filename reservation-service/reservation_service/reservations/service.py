@@ -28,9 +28,12 @@ def create_reservation(
     rules.check_window(window, now=now)
     check_policy(room, window.start, window.end, now=now, limits=limits)
     rules.check_capacity(reservation_in["attendees"], room)
-    hold_for_booking(session, user.user_id, exclusive=limits.quota_applies(user))
+    new_id = hold_for_booking(session, user.user_id, exclusive=limits.quota_applies(user), room_id=room.id)
     check_quota(session, user, limits=limits, now=now)
-    return booking.book(session=session, room=room, window=window, values=reservation_in, user=user), room
+    reservation = booking.book(
+        session=session, room=room, window=window, values=reservation_in, user=user, new_id=new_id
+    )
+    return reservation, room
 
 
 def update_reservation(
