@@ -347,6 +347,10 @@ print_sizes() {
         printf '%-22s %6d MB  %s, %s\n' "${image}" "$((bytes / 1000000))" "${LOCAL_REPO}/${image}:local" \
             "${IMAGE_REGISTRY}/${image}:latest"
     done
+    # The web app's budget (issue: at most 200 KB of gzipped JavaScript), measured in the gateway image.
+    bytes="$(engine run --rm --network none --no-healthcheck --entrypoint /bin/sh "${LOCAL_REPO}/gateway:local" \
+        -c 'cat /srv/meeting-rooms/web/assets/*.js' 2>/dev/null | gzip -9 | wc -c)"
+    printf 'web app bundle (gateway image): %d KB of gzipped JavaScript\n' "$((bytes / 1000))"
 }
 
 # Background jobs, each with its name; wait_jobs fails if any failed (each says why on stderr).
