@@ -28,10 +28,6 @@ class PoisonMessage(Exception):
     """A message that can never be applied (not JSON, no event id): straight to the dead-letter topic."""
 
 
-def ignore(session: Session, envelope: Mapping[str, Any]) -> None:
-    """The handler of an event type a service knows and has nothing to do for (recorded as processed)."""
-
-
 def parse_envelope(value: bytes | None) -> dict[str, Any]:
     try:
         envelope = json.loads(value or b"")
