@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Request, Response, current_app, request
-from flask.json.provider import DefaultJSONProvider
+from flask import Flask, Response, current_app, request
 from flask_smorest import Api
-from webargs import core
-from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from servicekit import openapi
 from servicekit.auth import TokenVerifier, install_authentication, jwks_verifier
+from servicekit.bodies import BodyParser, JSONProvider, install_body_checks
 from servicekit.context import (
     clean_request_id,
     request_elapsed_s,
@@ -33,13 +28,11 @@ from servicekit.db import db
 from servicekit.docs import docs_blueprint
 from servicekit.health import register_health
 from servicekit.metrics import install_metrics
-from servicekit.problems import Problem, register_problem_handlers, validation_problem
+from servicekit.problems import register_problem_handlers
 from servicekit.schemas import ProblemSchema
 from servicekit.settings import ApiSettings, ServiceSettings
 
 log = logging.getLogger("servicekit.request")
-
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 @dataclass
@@ -81,8 +74,7 @@ def create_service_app(spec: ServiceApp, import_name: str) -> tuple[Flask, Api]:
     register_problem_handlers(app)
     _install_request_context(app, spec.redacted_prefixes)
     install_authentication(app, verifier, spec.public_prefixes)
-    _install_json_body_check(app)
-    _install_body_check(app)
+    install_body_checks(app)
     register_health(app, spec.migrations_dir)
     install_metrics(app)
     app.register_blueprint(docs_blueprint(spec.title))
@@ -132,46 +124,6 @@ def _install_request_context(app: Flask, redacted_prefixes: tuple[str, ...] = ()
         return response
 
 
-def _install_json_body_check(app: Flask) -> None:
-    @app.before_request
-    def _require_json() -> None:
-        if request.routing_exception is not None or request.method not in BODY_METHODS:
-            return
-        has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-        if has_body and not request.is_json:  # no body at all (a check-in, a cookie refresh) needs no type
-            raise Problem(415, "The request body must be JSON (Content-Type: application/json).")
-
-
-MAX_JSON_DEPTH = 64
-
-
-class JSONProvider(DefaultJSONProvider):
-    """Request bodies hold finite numbers only: NaN, Infinity and 1e400 are not JSON a client means."""
-
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        return json.loads(s, parse_constant=_refuse_constant, parse_float=_finite_float, **kwargs)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-class BodyParser(FlaskParser):  # type: ignore[misc]
-    """webargs reads the body Flask already parsed (and our checks passed), instead of parsing it again."""
-
-    def _raw_load_json(self, req: Request) -> Any:
-        if not req.is_json:
-            return core.missing
-        return req.get_json(silent=True) if req.get_data(cache=True) else core.missing
-
-
 class ServiceApi(Api):  # type: ignore[misc]
     """flask-smorest's Api, minus its own error body: ours is problem+json."""
 
@@ -193,67 +145,3 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     """A body our own code built in the documented shape, sent as is: flask-smorest passes a Response through
     without a second pass of the response schema (which, for a page of 50, costs more than the query)."""
     return Response(current_app.json.dumps(body), status=status, headers=headers, mimetype="application/json")
-
-
-def read_json_body() -> Any:
-    """The request's JSON body (None when there is none); a body we cannot read is 400."""
-    if not request.is_json or not request.get_data(cache=True):
-        return None
-    try:
-        body = request.get_json()
-    except RecursionError:
-        raise Problem(400, "The request body is nested too deeply.") from None
-    except BadRequest:  # Flask's answer to any ValueError of the parser: syntax, encoding, digit limits
-        raise Problem(400, "The request body is not valid JSON.") from None
-    return body
-
-
-def body_problems(body: Any) -> list[dict[str, Any]]:
-    """Field errors for text PostgreSQL cannot store (NUL, lone UTF-16 surrogates). Raises 400 past
-    MAX_JSON_DEPTH. Walks the value without recursion, so no depth the parser accepted can overflow."""
-    errors: dict[str | None, str] = {}
-    stack: list[tuple[Any, str | None, int]] = [(body, None, 0)]
-    while stack:
-        value, field, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise Problem(400, f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.")
-        if isinstance(value, dict):
-            for key, item in value.items():
-                name = key if field is None else field
-                stack.append((key, name, depth + 1))
-                stack.append((item, name, depth + 1))
-        elif isinstance(value, list):
-            stack.extend((item, field, depth + 1) for item in value)
-        elif isinstance(value, str):
-            message = _text_problem(value)
-            if message:
-                errors.setdefault(field, message)
-    return [{"field": field, "message": message} for field, message in errors.items()]
-
-
-def _text_problem(text: str) -> str | None:
-    if "\x00" in text:
-        return "Must not contain NUL characters."
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "Must be valid Unicode text (no lone UTF-16 surrogates such as \\ud800)."
-    return None
-
-
-def _install_body_check(app: Flask) -> None:
-    """Refuse what the database could not store, before any view: 400 unreadable, 422 per field."""
-
-    @app.before_request
-    def _check_input() -> None:
-        if request.routing_exception is not None:
-            return
-        errors = [
-            {"field": name, "message": message}
-            for name, value in request.args.items(multi=True)
-            if (message := _text_problem(name) or _text_problem(value))
-        ]
-        if request.method in BODY_METHODS:
-            errors += body_problems(read_json_body())
-        if errors:
-            raise validation_problem(errors)
