@@ -30,7 +30,7 @@ class PolicyColumns:
     max_days_ahead: Mapped[int | None] = mapped_column(sa.Integer)
     max_duration_minutes: Mapped[int | None] = mapped_column(sa.Integer)
     buffer_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
-    opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))  # None: SQL NULL
     requires_check_in: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     check_in_minutes: Mapped[int] = mapped_column(sa.Integer, default=15)
 

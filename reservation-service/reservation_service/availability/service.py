@@ -110,11 +110,11 @@ def free_rooms(
     if tags:
         conditions.append(RoomReplica.equipment.contains(tags))
     # Opening hours are per weekday in each room's zone: checked here, for the rooms that have them.
-    closed = [
-        room.id
-        for room in session.scalars(sa.select(RoomReplica).where(*conditions, RoomReplica.opening_hours.is_not(None)))
-        if not is_open(room, start, end)
-    ]
+    # (A room without opening hours may hold JSON null rather than SQL NULL: only objects are hours.)
+    with_hours = sa.select(RoomReplica.id, RoomReplica.timezone, RoomReplica.opening_hours).where(
+        *conditions, sa.func.jsonb_typeof(RoomReplica.opening_hours) == "object"
+    )
+    closed = [room.id for room in session.execute(with_hours) if not is_open(room, start, end)]
     if closed:
         conditions.append(RoomReplica.id.not_in(closed))
     query = sa.select(*_SUMMARY).where(*conditions).order_by(RoomReplica.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -39,7 +39,17 @@ def _instant(day: date, clock: str, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hours, minutes), tzinfo=zone).astimezone(UTC)
 
 
-def open_intervals(room: RoomReplica, start: datetime, end: datetime) -> list[Interval] | None:
+class HasOpeningHours(Protocol):
+    """A room, or a row of the room replica's columns: what opening hours are judged on."""
+
+    @property
+    def opening_hours(self) -> dict[str, Any] | None: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+
+def open_intervals(room: HasOpeningHours, start: datetime, end: datetime) -> list[Interval] | None:
     """The room's open time around [start, end) as UTC instants, intervals that touch joined (across
     midnight too); None when the room is always open."""
     if room.opening_hours is None:
@@ -61,7 +71,7 @@ def open_intervals(room: RoomReplica, start: datetime, end: datetime) -> list[In
 ALWAYS = [{"start": "00:00", "end": "24:00"}]
 
 
-def is_open(room: RoomReplica, start: datetime, end: datetime) -> bool:
+def is_open(room: HasOpeningHours, start: datetime, end: datetime) -> bool:
     if room.opening_hours is None or all(room.opening_hours.get(day) == ALWAYS for day in WEEKDAYS):
         return True
     # A room closed at some moment of the week cannot be open for more than a week on end: answered without
