@@ -146,7 +146,7 @@ class Infra:
             subprocess.run([str(ROOT / "scripts" / "kafka.sh"), "stop", str(self.kafka_data)], check=False)
 
     def stack_config(self) -> StackConfig:
-        health = [name for name in PROCESS_NAMES if name.endswith(("-relay", "-consumer"))]
+        health = [name for name in PROCESS_NAMES if name.endswith(("-relay", "-consumer", "-scheduler"))]
         return StackConfig(
             dev_dir=self.base / "stack",
             pg_port=self.pg_port,
