@@ -43,7 +43,7 @@ def _explain(url: str, call: Callable[[Session], Any]) -> list[dict[str, Any]]:
 
 
 def free_rooms(url: str, start: datetime, end: datetime, min_capacity: int, equipment: str) -> list[dict[str, Any]]:
-    from reservation_service.availability import service
+    import reservation_service.availability.service as service
 
     return _explain(
         url,
@@ -54,7 +54,7 @@ def free_rooms(url: str, start: datetime, end: datetime, min_capacity: int, equi
 
 
 def own_list(url: str, user_id: int, role: str) -> list[dict[str, Any]]:
-    from reservation_service.reservations import service
+    import reservation_service.reservations.service as service
 
     viewer = Principal(user_id=user_id, email="bench@example.com", name="Bench", role=role)
     return _explain(url, lambda session: service.list_visible(session=session, viewer=viewer, page=1, per_page=50))

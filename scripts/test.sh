@@ -22,7 +22,7 @@ lint() {
     echo "== mypy"
     "${VENV_BIN}/mypy" libs/servicekit/servicekit libs/servicekit-testing/servicekit_testing \
         user-service/user_service room-service/room_service reservation-service/reservation_service devstack \
-        scripts/backup scripts/monitoring scripts/quality
+        scripts/backup scripts/monitoring scripts/quality bench
 }
 
 started_pg=""
