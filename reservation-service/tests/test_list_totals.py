@@ -6,8 +6,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
-from servicekit.pagination import EXACT_TOTAL_UP_TO
+from reservation_service.reservations.models import Reservation
+from servicekit.pagination import EXACT_TOTAL_UP_TO, count
 
 
 def _book_many(engine: sa.Engine, room: int, user_id: int, count: int, first_hour: int = 0) -> None:
@@ -55,3 +57,12 @@ def test_a_total_past_the_limit_is_an_estimate_and_says_so(
     assert [item["user_id"] for item in body["items"]] == [5] * 5  # the page itself is exact, in order
     one_user = _page(client, admin, "&user_id=6")  # a filtered list small enough is counted exactly
     assert one_user["total"] == 30 and "total_is_estimate" not in one_user
+
+
+def test_an_estimate_for_a_statement_with_an_in_list(engine: sa.Engine, room: int) -> None:
+    """The estimate sends the statement as text: an IN list must be expanded into its parameters first."""
+    _book_many(engine, room, user_id=5, count=EXACT_TOTAL_UP_TO + 2_000)
+    statement = sa.select(Reservation.id).where(Reservation.user_id.in_([5, 6]), Reservation.id.not_in([1, 2]))
+    with Session(engine) as session:
+        total = count(session, statement)
+    assert total["total_is_estimate"] is True and total["total"] > EXACT_TOTAL_UP_TO

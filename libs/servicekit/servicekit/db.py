@@ -35,9 +35,11 @@ def _server_still_there(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     use, at no round trip's cost: PostgreSQL says goodbye on the socket when it ends a session, so an idle
     connection with something to read, or one already closed, is dead. (What this cannot see, a network that
     dropped silently, surfaces as a 503 on the first statement and invalidates the pool.)"""
-    closed = getattr(dbapi_connection, "closed", 0)
-    fileno = getattr(dbapi_connection, "fileno", None)
-    if closed or (fileno is not None and select.select([fileno()], [], [], 0)[0]):
+    if dbapi_connection.closed:
+        raise exc.DisconnectionError("the connection is closed")
+    socket = select.poll()  # not select(): it cannot watch descriptors past 1023
+    socket.register(dbapi_connection.fileno(), select.POLLIN)
+    if socket.poll(0):
         raise exc.DisconnectionError("the server closed the connection")
 
 

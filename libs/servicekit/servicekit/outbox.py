@@ -38,44 +38,6 @@ class Aggregate(Protocol):
     version: int
 
 
-def event_row(
-    *, producer: str, topic: str, event_type: str, aggregate: Aggregate, data: dict[str, Any]
-) -> dict[str, Any]:
-    """The outbox row of an event: the envelope every consumer reads, keyed by the aggregate."""
-    aggregate_id, version = aggregate.id, aggregate.version
-    event_id = uuid.uuid4()
-    now = utcnow()
-    payload = {
-        "event_id": str(event_id),
-        "event_type": event_type,
-        "occurred_at": now.isoformat(),
-        "producer": producer,
-        "schema_version": SCHEMA_VERSION,
-        "request_id": request_id_var.get(),
-        "aggregate_id": aggregate_id,
-        "version": version,
-        "data": data,
-    }
-    return {
-        "event_id": event_id,
-        "topic": topic,
-        "key": str(aggregate_id),
-        "event_type": event_type,
-        "payload": payload,
-        "created_at": now,
-    }
-
-
-def add_event(
-    session: Session, *, producer: str, topic: str, event_type: str, aggregate: Aggregate, data: dict[str, Any]
-) -> OutboxEvent:
-    """Stage an event in the caller's transaction (the aggregate flushed, so it has its id)."""
-    row = event_row(producer=producer, topic=topic, event_type=event_type, aggregate=aggregate, data=data)
-    event = OutboxEvent(**row)
-    session.add(event)
-    return event
-
-
 @dataclass(frozen=True)
 class EventStream:
     """Where a service announces the changes to one kind of aggregate: who says it, on which topic."""
@@ -96,9 +58,29 @@ class EventStream:
         Without `flush` (a row about to be deleted), the event describes the object as it is in memory."""
         if flush:
             session.flush()
-        return add_event(
-            session, producer=self.producer, topic=self.topic, event_type=event_type, aggregate=aggregate, data=data()
-        )
+        event = OutboxEvent(**self.row(aggregate, event_type, data()))
+        session.add(event)
+        return event
+
+    def row(self, aggregate: Aggregate, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The outbox row of an event on this stream: the envelope every consumer reads, keyed by the aggregate
+        (also for a write path that inserts it with its own SQL)."""
+        aggregate_id, version = aggregate.id, aggregate.version
+        event_id = uuid.uuid4()
+        now = utcnow()
+        payload = {
+            "event_id": str(event_id),
+            "event_type": event_type,
+            "occurred_at": now.isoformat(),
+            "producer": self.producer,
+            "schema_version": SCHEMA_VERSION,
+            "request_id": request_id_var.get(),
+            "aggregate_id": aggregate_id,
+            "version": version,
+            "data": data,
+        }
+        row = {"event_id": event_id, "topic": self.topic, "key": str(aggregate_id), "event_type": event_type}
+        return {**row, "payload": payload, "created_at": now}
 
 
 def create_outbox_table(op: Operations) -> None:

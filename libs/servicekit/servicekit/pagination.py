@@ -62,7 +62,8 @@ def count(session: Session, statement: sa.Select[*tuple[Any, ...]]) -> dict[str,
     total = connection.execute(sa.select(sa.func.count()).select_from(capped)).scalar() or 0
     if total <= EXACT_TOTAL_UP_TO:
         return {"total": total}
-    compiled = unordered.compile(dialect=connection.dialect)
+    # IN lists expanded into one parameter each: the statement is sent as text, without SQLAlchemy's expansion.
+    compiled = unordered.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", dict(compiled.params)).scalar()
     estimate = int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
     return {"total": max(estimate, EXACT_TOTAL_UP_TO + 1), "total_is_estimate": True}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +19,7 @@ from reservation_service.reservations.models import CONFIRMED, Reservation
 from reservation_service.times import in_zone
 from servicekit.auth import Principal
 from servicekit.db import utcnow
-from servicekit.outbox import Aggregate, EventStream, OutboxEvent, event_row
+from servicekit.outbox import Aggregate, EventStream, OutboxEvent
 from servicekit.problems import Problem
 
 EVENTS = EventStream(producer=SERVICE_NAME, topic="reservation_events")
@@ -118,6 +120,17 @@ def _refuse(found: list[dict[str, Any]]) -> Problem:
     )
 
 
+@contextmanager
+def _constraint_as_conflict() -> Iterator[None]:
+    """The exclusion constraint stays the last word; it cannot fire while every writer takes the room first."""
+    try:
+        yield
+    except sa.exc.IntegrityError as error:
+        if not isinstance(error.orig, ExclusionViolation):
+            raise
+        raise _refuse([]) from None
+
+
 def write_change(
     session: Session, reservation: Reservation, values: dict[str, Any], room: RoomReplica, viewer: Principal
 ) -> None:
@@ -135,7 +148,8 @@ def write_change(
         raise _refuse(found)
     for key, value in values.items():
         setattr(reservation, key, value)
-    session.flush()
+    with _constraint_as_conflict():
+        session.flush()
 
 
 def book(
@@ -176,20 +190,9 @@ def book(
         series_id=series.id if series is not None else None,
         checked_in_at=None,
     )
-    event = event_row(
-        producer=EVENTS.producer,
-        topic=EVENTS.topic,
-        event_type="reservation_created",
-        aggregate=reservation,
-        data=to_dict(reservation, room.timezone),
-    )
+    event = EVENTS.row(reservation, "reservation_created", to_dict(reservation, room.timezone))
     parameters = {f"row_{name}": getattr(reservation, name) for name in _ROW_COLUMNS}
     parameters.update({f"event_{name}": value for name, value in event.items()})
-    try:
+    with _constraint_as_conflict():
         session.connection().execute(_INSERT_BOOKING, parameters)
-    except sa.exc.IntegrityError as error:
-        if not isinstance(error.orig, ExclusionViolation):
-            raise
-        # Cannot happen while every writer takes the room first; the constraint stays the last word.
-        raise _refuse([]) from None
     return reservation
