@@ -19,7 +19,6 @@ import requests
 from icalendar import Calendar, Event
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -29,7 +28,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from devstack.harness import Stack
 from devstack.stack import ROOT
-from tests.test_browser_signin import CHROMEDRIVER, CHROMIUM
+from tests.chromium import start_chromium
 from tests.test_signin import base
 
 DIST = ROOT / "web" / "dist"
@@ -192,28 +191,11 @@ def quote(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def page(stack: Stack, webapp: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    os.environ["SE_OFFLINE"] = "true"  # the Debian driver, never a download
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-quic",
-        "--disable-popup-blocking",
-        "--no-first-run",
-        "--window-size=1280,900",
-        "--lang=en-US",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-webapp')}",
-    ):
-        options.add_argument(flag)
-    service = Service(CHROMEDRIVER, env={**os.environ, "TZ": VIEWER_ZONE})  # the viewer's zone differs from UTC
-    driver = webdriver.Chrome(service=service, options=options)
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(
+        tmp_path_factory.mktemp("chromium-webapp"),
+        extra_flags=("--disable-quic", "--disable-popup-blocking", "--window-size=1280,900", "--lang=en-US"),
+        env={**os.environ, "TZ": VIEWER_ZONE},  # the viewer's zone differs from UTC
+    )
     driver.set_script_timeout(60)
     browser = Page(driver, base(stack))
     try:
