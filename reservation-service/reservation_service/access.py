@@ -10,7 +10,6 @@ from flask import Flask, g, request
 from sqlalchemy.orm import Session
 
 from reservation_service.replica.models import UserReplica
-from reservation_service.reservations.locks import NEXT_RESERVATION_ID, ROOM_LOCK_KEY
 from servicekit.db import current_session
 from servicekit.problems import unauthorized
 
@@ -21,14 +20,7 @@ _SHARED, _EXCLUSIVE = (
     sa.func.pg_advisory_xact_lock_shared(_USER_LOCK_KEY),
     sa.func.pg_advisory_xact_lock(_USER_LOCK_KEY),
 )
-_HOLD = {
-    # (exclusive, with the room): the statement. With the room, the room's turn and a new reservation id come
-    # in the same round trip (booking.take_room's, in the same order: user, then room).
-    (False, False): sa.select(_SHARED),
-    (True, False): sa.select(_EXCLUSIVE),
-    (False, True): sa.select(_SHARED, sa.func.pg_advisory_xact_lock(ROOM_LOCK_KEY), NEXT_RESERVATION_ID),
-    (True, True): sa.select(_EXCLUSIVE, sa.func.pg_advisory_xact_lock(ROOM_LOCK_KEY), NEXT_RESERVATION_ID),
-}
+_HOLD = {False: sa.select(_SHARED), True: sa.select(_EXCLUSIVE)}
 _USERS = UserReplica.__table__
 # Core, not the ORM: this runs before every request, and the ORM's loading costs more CPU than the query.
 _USER_STATE = sa.select(_USERS.c.role, _USERS.c.is_active, _USERS.c.is_deleted).where(
@@ -53,19 +45,16 @@ def install_user_check(app: Flask) -> None:
             g.principal = dataclasses.replace(principal, role=user.role)
 
 
-def hold_for_booking(
-    session: Session, user_id: int, *, exclusive: bool = False, room_id: int | None = None
-) -> int | None:
-    """Call before a booking is written, in its transaction: waits for a deletion of the user in progress,
+def hold_for_booking(session: Session, user_id: int, *, exclusive: bool = False) -> None:
+    """Call before bookings are written, in their transaction: waits for a deletion of the user in progress,
     then refuses if the user is gone (the check reads the database, not the session's cached object).
-    Exclusive where the user's bookings must also serialize with each other (the quota). With `room_id`,
-    also takes the room's turn for writing and returns a new reservation id (for booking.book)."""
+    Exclusive where the user's bookings must also serialize with each other (the quota). A single booking
+    does the same inside book_reservation (booking.book)."""
     connection = session.connection()
-    held = connection.execute(_HOLD[exclusive, room_id is not None], {"user_id": user_id, "room_id": room_id}).one()
+    connection.execute(_HOLD[exclusive], {"user_id": user_id})
     user = connection.execute(_USER_STATE, {"user_id": user_id}).first()
     if user is not None and (user.is_deleted or not user.is_active):
         raise unauthorized("This account is no longer active.", token_given=True)
-    return int(held[2]) if room_id is not None else None
 
 
 def hold_for_deletion(session: Session, user_id: int) -> None:

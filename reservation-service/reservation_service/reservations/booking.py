@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from psycopg2.errors import ExclusionViolation
@@ -14,19 +15,19 @@ from sqlalchemy.orm import Session
 from reservation_service.config import SERVICE_NAME
 from reservation_service.replica.models import RoomReplica
 from reservation_service.reservations import rules
-from reservation_service.reservations.locks import NEXT_RESERVATION_ID, ROOM_LOCK_KEY
+from reservation_service.reservations.locks import ROOM_LOCK_KEY
 from reservation_service.reservations.models import CONFIRMED, Reservation
+from reservation_service.reservations.policy import quota_problem
 from reservation_service.times import in_zone
 from servicekit.auth import Principal
 from servicekit.db import utcnow
-from servicekit.outbox import Aggregate, EventStream, OutboxEvent
-from servicekit.problems import Problem
+from servicekit.outbox import Aggregate, EventStream
+from servicekit.problems import Problem, unauthorized
 
 EVENTS = EventStream(producer=SERVICE_NAME, topic="reservation_events")
-# The booking path's statements, built once (building and cache-keying a statement costs more CPU than
-# sending it).
+UserLock = Literal["shared", "exclusive", "held"]
+# Built once (building and cache-keying a statement costs more CPU than sending it).
 _TAKE_ROOM = sa.select(sa.func.pg_advisory_xact_lock(ROOM_LOCK_KEY))
-_TAKE_ROOM_NEW_ID = sa.select(sa.func.pg_advisory_xact_lock(ROOM_LOCK_KEY), NEXT_RESERVATION_ID)
 _OVERLAPPING = (
     sa.select(Reservation.id, Reservation.user_id, Reservation.start_time, Reservation.end_time)
     .where(Reservation.room_id == sa.bindparam("room_id"), Reservation.status == CONFIRMED)
@@ -34,18 +35,7 @@ _OVERLAPPING = (
     .where(Reservation.id != sa.bindparam("excluding"))
     .order_by(Reservation.start_time)
 )
-_ROW_COLUMNS = [column.key for column in Reservation.__table__.columns]
-_EVENT_COLUMNS = ["event_id", "topic", "key", "event_type", "payload", "created_at"]
-# The row and its event in one statement: a data-modifying CTE runs whether or not the outer statement reads it.
-_INSERT_BOOKING = (
-    sa.insert(OutboxEvent.__table__)
-    .values({name: sa.bindparam(f"event_{name}") for name in _EVENT_COLUMNS})
-    .add_cte(
-        sa.insert(Reservation.__table__)
-        .values({name: sa.bindparam(f"row_{name}") for name in _ROW_COLUMNS})
-        .cte("booked")
-    )
-)
+_BOOK_RESERVATION = "SELECT * FROM book_reservation(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def to_dict(reservation: Reservation | sa.Row[Any], zone_name: str) -> dict[str, Any]:
@@ -87,27 +77,27 @@ def conflicts(
     excluding: int | None = None,
 ) -> list[dict[str, Any]]:
     """The confirmed reservations whose occupied range overlaps [start, occupied_until): those the exclusion
-    constraint would refuse. Ids only where the viewer may see them."""
+    constraint would refuse."""
     parameters = {"room_id": room.id, "start": start, "occupied_until": occupied_until, "excluding": excluding or 0}
-    out = []
-    for row in session.connection().execute(_OVERLAPPING, parameters):
-        item: dict[str, Any] = {
-            "start_time": in_zone(row.start_time, room.timezone),
-            "end_time": in_zone(row.end_time, room.timezone),
-        }
-        if viewer.is_admin or row.user_id == viewer.user_id:
-            item = {"id": row.id, **item}
-        out.append(item)
-    return out
+    return [_conflict(row, room.timezone, viewer) for row in session.connection().execute(_OVERLAPPING, parameters)]
 
 
-def take_room(session: Session, room_id: int, *, new_id: bool = False) -> int | None:
+def _conflict(row: Any, zone_name: str, viewer: Principal) -> dict[str, Any]:
+    """A conflicting reservation as a 409 lists it: its id only where the viewer may see it."""
+    item: dict[str, Any] = {
+        "start_time": in_zone(row.start_time, zone_name),
+        "end_time": in_zone(row.end_time, zone_name),
+    }
+    if viewer.is_admin or row.user_id == viewer.user_id:
+        item = {"id": row.id, **item}
+    return item
+
+
+def take_room(session: Session, room_id: int) -> None:
     """Writes to one room take turns until commit: after this, no other booking of the room is in flight, so
     what `conflicts` finds is exactly what the exclusion constraint would refuse (and the constraint never
-    has to wait on another writer's row: chains of overlapping inserts used to deadlock inside it). With
-    `new_id`, the same round trip also draws the id of a reservation about to be inserted."""
-    row = session.connection().execute(_TAKE_ROOM_NEW_ID if new_id else _TAKE_ROOM, {"room_id": room_id}).one()
-    return int(row[1]) if new_id else None
+    has to wait on another writer's row: chains of overlapping inserts used to deadlock inside it)."""
+    session.connection().execute(_TAKE_ROOM, {"room_id": room_id})
 
 
 def _refuse(found: list[dict[str, Any]]) -> Problem:
@@ -160,25 +150,21 @@ def book(
     values: dict[str, Any],
     user: Principal,
     series: Aggregate | None = None,
-    new_id: int | None = None,
+    user_lock: UserLock = "held",
+    max_upcoming: int | None = None,
 ) -> Reservation:
-    """Write one checked booking and its event: three statements (the room's lock with a new id, the
-    overlap check, one INSERT of the row and its outbox event); 409 listing the conflicts if the room is taken.
-    With `new_id`, the caller has taken the room already and drawn the id (access.hold_for_booking)."""
-    occupied_until = window.end + timedelta(minutes=room.buffer_minutes)
-    if new_id is None:
-        new_id = take_room(session, room.id, new_id=True)
-    found = conflicts(session, room=room, start=window.start, occupied_until=occupied_until, viewer=user)
-    if found:
-        raise _refuse(found)
+    """Write one checked booking and its event in one round trip (book_reservation, migration 0008): the
+    user's turn (`held`: the caller took it), the user re-read after it, the quota when `max_upcoming` is
+    given, the room's turn, the overlap check, the row and its outbox event. 409 listing the conflicts if the
+    room is taken, 401 if the user was removed meanwhile, 422 over the quota."""
     now = utcnow()
     reservation = Reservation(
-        id=new_id,
+        id=None,
         room_id=room.id,
         user_id=user.user_id,
         start_time=window.start,
         end_time=window.end,
-        occupied_until=occupied_until,
+        occupied_until=window.end + timedelta(minutes=room.buffer_minutes),
         purpose=values["purpose"],
         attendees=values["attendees"],
         status=CONFIRMED,
@@ -191,8 +177,31 @@ def book(
         checked_in_at=None,
     )
     event = EVENTS.row(reservation, "reservation_created", to_dict(reservation, room.timezone))
-    parameters = {f"row_{name}": getattr(reservation, name) for name in _ROW_COLUMNS}
-    parameters.update({f"event_{name}": value for name, value in event.items()})
+    parameters = (
+        room.id,
+        user.user_id,
+        window.start,
+        window.end,
+        reservation.occupied_until,
+        reservation.purpose,
+        reservation.attendees,
+        reservation.series_id,
+        now,
+        user_lock,
+        max_upcoming,
+        str(event["event_id"]),
+        event["topic"],
+        event["event_type"],
+        json.dumps(event["payload"]),
+    )
     with _constraint_as_conflict():
-        session.connection().execute(_INSERT_BOOKING, parameters)
-    return reservation
+        rows = session.connection().exec_driver_sql(_BOOK_RESERVATION, parameters).all()
+    outcome = rows[0].outcome
+    if outcome == "booked":
+        reservation.id = rows[0].id
+        return reservation
+    if outcome == "conflict":
+        raise _refuse([_conflict(row, room.timezone, user) for row in rows])
+    if outcome == "quota":
+        raise quota_problem(max_upcoming or 0, rows[0].id)
+    raise unauthorized("This account is no longer active.", token_given=True)  # outcome "user-gone"

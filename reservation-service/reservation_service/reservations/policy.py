@@ -124,12 +124,16 @@ def check_quota(session: Session, user: Principal, *, limits: Limits, now: datet
     user cannot both pass."""
     if limits.max_upcoming is None or user.is_admin:
         return
-    upcoming = session.connection().execute(_UPCOMING, {"user_id": user.user_id, "now": now}).scalar()
-    if (upcoming or 0) + adding > limits.max_upcoming:
-        raise Problem(
-            422,
-            f"You may hold at most {limits.max_upcoming} upcoming reservations; you hold {upcoming}.",
-            slug="quota-exceeded",
-            title="Quota exceeded",
-            errors=[{"field": None, "message": f"At most {limits.max_upcoming} upcoming reservations."}],
-        )
+    upcoming = session.connection().execute(_UPCOMING, {"user_id": user.user_id, "now": now}).scalar() or 0
+    if upcoming + adding > limits.max_upcoming:
+        raise quota_problem(limits.max_upcoming, upcoming)
+
+
+def quota_problem(max_upcoming: int, upcoming: int) -> Problem:
+    return Problem(
+        422,
+        f"You may hold at most {max_upcoming} upcoming reservations; you hold {upcoming}.",
+        slug="quota-exceeded",
+        title="Quota exceeded",
+        errors=[{"field": None, "message": f"At most {max_upcoming} upcoming reservations."}],
+    )

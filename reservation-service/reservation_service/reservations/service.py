@@ -8,11 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from reservation_service.access import hold_for_booking
 from reservation_service.replica.models import RoomReplica
 from reservation_service.reservations import booking, rules
 from reservation_service.reservations.models import CANCELLED, CONFIRMED, RELEASED, Reservation
-from reservation_service.reservations.policy import Limits, check_policy, check_quota
+from reservation_service.reservations.policy import Limits, check_policy
 from servicekit.auth import Principal
 from servicekit.db import utcnow
 from servicekit.pagination import paginate
@@ -28,10 +27,15 @@ def create_reservation(
     rules.check_window(window, now=now)
     check_policy(room, window.start, window.end, now=now, limits=limits)
     rules.check_capacity(reservation_in["attendees"], room)
-    new_id = hold_for_booking(session, user.user_id, exclusive=limits.quota_applies(user), room_id=room.id)
-    check_quota(session, user, limits=limits, now=now)
+    quota = limits.quota_applies(user)
     reservation = booking.book(
-        session=session, room=room, window=window, values=reservation_in, user=user, new_id=new_id
+        session=session,
+        room=room,
+        window=window,
+        values=reservation_in,
+        user=user,
+        user_lock="exclusive" if quota else "shared",
+        max_upcoming=limits.max_upcoming if quota else None,
     )
     return reservation, room
 
