@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from flask import Flask, g, request
 from sqlalchemy.orm import Session
 
-from reservation_service.replica.models import UserReplica
-from servicekit.db import current_session
+from servicekit.db import current_session, driver_cursor
 from servicekit.problems import unauthorized
 
 # Bookings of one user and that user's deletion are serialized on this key (shared by bookings, exclusive
@@ -21,11 +20,16 @@ _SHARED, _EXCLUSIVE = (
     sa.func.pg_advisory_xact_lock(_USER_LOCK_KEY),
 )
 _HOLD = {False: sa.select(_SHARED), True: sa.select(_EXCLUSIVE)}
-_USERS = UserReplica.__table__
-# Core, not the ORM: this runs before every request, and the ORM's loading costs more CPU than the query.
-_USER_STATE = sa.select(_USERS.c.role, _USERS.c.is_active, _USERS.c.is_deleted).where(
-    _USERS.c.id == sa.bindparam("user_id")
-)
+# Plain SQL through the driver: this runs before every request (the ORM's loading, or even a Core statement's
+# execution context, costs more CPU than the query).
+_USER_STATE = "SELECT role, is_active, is_deleted FROM users WHERE id = %s"
+
+
+def _user_state(session: Session, user_id: int) -> tuple[str, bool, bool] | None:
+    """(role, is_active, is_deleted) as the replica knows the user, or None if it has not heard of them."""
+    with driver_cursor(session) as cursor:
+        cursor.execute(_USER_STATE, (user_id,))
+        return cursor.fetchone()  # type: ignore[no-any-return]
 
 
 def install_user_check(app: Flask) -> None:
@@ -36,13 +40,14 @@ def install_user_check(app: Flask) -> None:
         principal = g.get("principal")
         if principal is None or request.routing_exception is not None:
             return
-        user = current_session().connection().execute(_USER_STATE, {"user_id": principal.user_id}).first()
+        user = _user_state(current_session(), principal.user_id)
         if user is None:  # not heard of yet (a brand-new user): the token alone decides
             return
-        if user.is_deleted or not user.is_active:
+        role, is_active, is_deleted = user
+        if is_deleted or not is_active:
             raise unauthorized("This account is no longer active.", token_given=True)
-        if user.role != principal.role:
-            g.principal = dataclasses.replace(principal, role=user.role)
+        if role != principal.role:
+            g.principal = dataclasses.replace(principal, role=role)
 
 
 def hold_for_booking(session: Session, user_id: int, *, exclusive: bool = False) -> None:
@@ -50,10 +55,9 @@ def hold_for_booking(session: Session, user_id: int, *, exclusive: bool = False)
     then refuses if the user is gone (the check reads the database, not the session's cached object).
     Exclusive where the user's bookings must also serialize with each other (the quota). A single booking
     does the same inside book_reservation (booking.book)."""
-    connection = session.connection()
-    connection.execute(_HOLD[exclusive], {"user_id": user_id})
-    user = connection.execute(_USER_STATE, {"user_id": user_id}).first()
-    if user is not None and (user.is_deleted or not user.is_active):
+    session.execute(_HOLD[exclusive], {"user_id": user_id})
+    user = _user_state(session, user_id)
+    if user is not None and (user[2] or not user[1]):
         raise unauthorized("This account is no longer active.", token_given=True)
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import select
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg2
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event, exc, pool
@@ -50,6 +53,23 @@ def utcnow() -> datetime:
 def current_session() -> Session:
     """The request's session (Flask-SQLAlchemy scopes it to the app context)."""
     return db.session()
+
+
+@contextmanager
+def driver_cursor(session: Session) -> Iterator[Any]:
+    """A psycopg2 cursor in the session's transaction, for a hot path's fixed statements (plain SQL, `%s`
+    parameters, rows as tuples): SQLAlchemy's execution context costs more CPU than such a round trip. Errors
+    come out as SQLAlchemy's, and a lost server invalidates the connection, as for any other statement."""
+    connection = session.connection()
+    dbapi_connection = connection.connection.dbapi_connection
+    try:
+        with dbapi_connection.cursor() as cursor:
+            yield cursor
+    except psycopg2.Error as error:
+        lost = connection.dialect.is_disconnect(error, dbapi_connection, None)
+        if lost:
+            connection.invalidate(error)
+        raise exc.DBAPIError.instance(None, None, error, psycopg2.Error, connection_invalidated=lost) from error
 
 
 class Versioned:

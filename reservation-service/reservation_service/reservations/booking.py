@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from psycopg2.errors import ExclusionViolation
@@ -20,7 +20,7 @@ from reservation_service.reservations.models import CONFIRMED, Reservation
 from reservation_service.reservations.policy import quota_problem
 from reservation_service.times import in_zone
 from servicekit.auth import Principal
-from servicekit.db import utcnow
+from servicekit.db import driver_cursor, utcnow
 from servicekit.outbox import Aggregate, EventStream
 from servicekit.problems import Problem, unauthorized
 
@@ -35,6 +35,19 @@ _OVERLAPPING = (
     .where(Reservation.id != sa.bindparam("excluding"))
     .order_by(Reservation.start_time)
 )
+
+
+class _Outcome(NamedTuple):
+    """A row of book_reservation: "booked" (the new id), "conflict" (one per overlapping reservation),
+    "quota" (the count in `id`) or "user-gone"."""
+
+    outcome: str
+    id: int | None
+    user_id: int | None
+    start_time: datetime | None
+    end_time: datetime | None
+
+
 _BOOK_RESERVATION = "SELECT * FROM book_reservation(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
@@ -194,8 +207,9 @@ def book(
         event["event_type"],
         json.dumps(event["payload"]),
     )
-    with _constraint_as_conflict():
-        rows = session.connection().exec_driver_sql(_BOOK_RESERVATION, parameters).all()
+    with _constraint_as_conflict(), driver_cursor(session) as cursor:
+        cursor.execute(_BOOK_RESERVATION, parameters)
+        rows = [_Outcome(*row) for row in cursor.fetchall()]
     outcome = rows[0].outcome
     if outcome == "booked":
         reservation.id = rows[0].id
