@@ -37,6 +37,11 @@ class ProblemBlueprint(Blueprint):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.descriptions = {**DEFAULT_DESCRIPTIONS, **(descriptions or {})}
 
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """As flask-smorest's, with a schema class made an instance once, here: webargs would otherwise build a
+        new one, deep-copying its fields, for every request."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)  # type: ignore[no-any-return]
+
     def problems(self, *answers: Answer) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             for answer in answers:

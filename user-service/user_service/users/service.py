@@ -76,7 +76,7 @@ def list_users(
         query = query.where(contains(q, User.name, User.email))
     if role:
         query = query.where(User.role == role)
-    return paginate(session, query.order_by(User.id), page=page, per_page=per_page)
+    return paginate(session, query.order_by(User.id), page=page, per_page=per_page, objects=True)
 
 
 def _lock_admins(session: Session) -> list[int]:
