@@ -1,0 +1,66 @@
+"""servicekit.db.driver_cursor: plain SQL in the session's transaction, failing as any other statement does."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import psycopg2.errors
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from servicekit.db import driver_cursor
+from servicekit.settings import sqlalchemy_url
+from servicekit_testing import postgres_server_url
+
+
+@pytest.fixture
+def engine() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(sqlalchemy_url(postgres_server_url()), pool_size=1, max_overflow=0)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE IF EXISTS driver_cursor_probe"))
+        connection.execute(sa.text("CREATE TABLE driver_cursor_probe (id integer PRIMARY KEY)"))
+    yield engine
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE driver_cursor_probe"))
+    engine.dispose()
+
+
+def test_statements_run_in_the_sessions_transaction(engine: sa.Engine) -> None:
+    with Session(engine) as session:
+        with driver_cursor(session) as cursor:
+            cursor.execute("INSERT INTO driver_cursor_probe (id) VALUES (%s)", (1,))
+        assert session.execute(sa.text("SELECT count(*) FROM driver_cursor_probe")).scalar() == 1
+        session.rollback()
+        assert session.execute(sa.text("SELECT count(*) FROM driver_cursor_probe")).scalar() == 0
+
+
+def test_a_database_error_comes_out_as_sqlalchemys(engine: sa.Engine) -> None:
+    with Session(engine) as session:
+        with driver_cursor(session) as cursor:
+            cursor.execute("INSERT INTO driver_cursor_probe (id) VALUES (%s)", (1,))
+        with pytest.raises(sa.exc.IntegrityError) as raised, driver_cursor(session) as cursor:
+            cursor.execute("INSERT INTO driver_cursor_probe (id) VALUES (%s)", (1,))
+        assert isinstance(raised.value.orig, psycopg2.errors.UniqueViolation)
+
+
+def test_a_lost_server_invalidates_the_connection(engine: sa.Engine) -> None:
+    """As for any statement SQLAlchemy sends: OperationalError (a 503 in the services), and the pool does not
+    hand out the dead connection again."""
+    with Session(engine) as session:
+        pid = session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        other = sa.create_engine(sqlalchemy_url(postgres_server_url()), poolclass=sa.pool.NullPool)
+        with other.connect() as admin:
+            assert admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+            deadline = time.monotonic() + 30
+            alive = sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            while admin.execute(alive, {"pid": pid}).scalar():
+                assert time.monotonic() < deadline, "the backend did not end"
+                time.sleep(0.05)
+        other.dispose()
+        with pytest.raises(sa.exc.OperationalError) as raised, driver_cursor(session) as cursor:
+            cursor.execute("SELECT 1")
+        assert raised.value.connection_invalidated
+    with Session(engine) as session:  # a fresh connection, not the dead one
+        assert session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != pid
