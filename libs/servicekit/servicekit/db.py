@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import select
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg2
 import sqlalchemy as sa
+from flask import current_app, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event, exc, pool
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, Session, mapped_column
+
+View = TypeVar("View", bound=Callable[..., Any])
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -46,6 +49,34 @@ def _server_still_there(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         raise exc.DisconnectionError("the server closed the connection")
 
 
+def statements_commit_alone(view: View) -> View:
+    """Mark a view whose statements may each commit on its own: one that only reads, or whose one write is a
+    single statement (atomic by itself, like a function call). Its session then runs on a connection in
+    autocommit mode, which saves two round trips a request: the BEGIN, and the COMMIT or ROLLBACK. (Under
+    READ COMMITTED every statement reads its own snapshot anyway, so reads lose nothing.) Not for a view
+    that writes twice: the first write would stay if the second failed."""
+    view.statements_commit_alone = True  # type: ignore[attr-defined]
+    return view
+
+
+@event.listens_for(Session, "after_begin")
+def _commit_alone_in_marked_views(session: Session, transaction: Any, connection: sa.Connection) -> None:
+    """Runs when a session takes its connection, before its first statement (psycopg2 sends BEGIN then)."""
+    if not has_request_context():
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "statements_commit_alone", False):
+        connection.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+
+
+@event.listens_for(pool.Pool, "checkin")
+def _transactions_again(dbapi_connection: Any, record: Any) -> None:
+    """Every connection goes back to the pool as it came: in transaction mode (no round trip: psycopg2 only
+    stops sending BEGIN by itself)."""
+    if dbapi_connection is not None and not dbapi_connection.closed and dbapi_connection.autocommit:
+        dbapi_connection.autocommit = False
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -61,12 +92,12 @@ def driver_cursor(session: Session) -> Iterator[Any]:
     parameters, rows as tuples): SQLAlchemy's execution context costs more CPU than such a round trip. Errors
     come out as SQLAlchemy's, and a lost server invalidates the connection, as for any other statement."""
     connection = session.connection()
-    dbapi_connection = connection.connection.dbapi_connection
+    dbapi_connection: Any = connection.connection.dbapi_connection  # psycopg2's, which the stubs do not know
     try:
         with dbapi_connection.cursor() as cursor:
             yield cursor
     except psycopg2.Error as error:
-        lost = connection.dialect.is_disconnect(error, dbapi_connection, None)
+        lost = connection.dialect.is_disconnect(error, dbapi_connection, None)  # type: ignore[arg-type]
         if lost:
             connection.invalidate(error)
         raise exc.DBAPIError.instance(None, None, error, psycopg2.Error, connection_invalidated=lost) from error

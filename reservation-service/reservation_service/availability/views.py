@@ -9,7 +9,7 @@ from flask import Response
 from reservation_service.availability import service
 from reservation_service.availability.schemas import DayAvailability, DayQuery, FreeRoom, FreeRoomsQuery
 from servicekit.auth import current_principal
-from servicekit.db import current_session
+from servicekit.db import current_session, statements_commit_alone
 from servicekit.openapi import ProblemBlueprint
 from servicekit.pagination import page_envelope_schema
 from servicekit.web import json_response
@@ -19,6 +19,7 @@ FreeRoomPage = page_envelope_schema(FreeRoom, "FreeRoomPage")
 
 
 @blp.get("")
+@statements_commit_alone
 @blp.arguments(DayQuery, location="query")
 @blp.response(200, DayAvailability)
 @blp.problems((404, "No such room."), (422, "Missing or malformed `room_id` or `date`."))
@@ -32,6 +33,7 @@ def day(query: dict[str, Any]) -> Response:
 
 
 @blp.get("/rooms")
+@statements_commit_alone
 @blp.arguments(FreeRoomsQuery, location="query")
 @blp.response(200, FreeRoomPage)
 @blp.problems((422, "`start`/`end` missing, without offset, or out of order."))

@@ -12,7 +12,7 @@ from reservation_service.calendar import ics, secrets
 from reservation_service.replica.models import RoomReplica, UserReplica
 from reservation_service.reservations import service as reservations
 from servicekit.auth import current_principal
-from servicekit.db import current_session
+from servicekit.db import current_session, statements_commit_alone
 from servicekit.openapi import ProblemBlueprint
 from servicekit.problems import Problem
 
@@ -83,6 +83,7 @@ def reset_feed_url() -> dict[str, str]:
 
 
 @blp.get("/feeds/<secret>.ics")
+@statements_commit_alone
 @blp.doc(security=[], responses=ICS_RESPONSE)
 @blp.problems((404, "No feed has this address (or it was reset)."))
 def user_feed(secret: str) -> Response:
@@ -93,6 +94,7 @@ def user_feed(secret: str) -> Response:
 
 
 @blp.get("/feeds/<secret>/rooms/<id:room_id>.ics")
+@statements_commit_alone
 @blp.doc(security=[], responses=ICS_RESPONSE)
 @blp.problems((404, "No such feed or room."))
 def room_feed(secret: str, room_id: int) -> Response:
@@ -106,6 +108,7 @@ def room_feed(secret: str, room_id: int) -> Response:
 
 
 @blp.get("/reservations/<id:reservation_id>.ics")
+@statements_commit_alone
 @blp.doc(responses=ICS_RESPONSE)
 @blp.problems((404, "No such reservation of the caller's."))
 def reservation_ics(reservation_id: int) -> Response:

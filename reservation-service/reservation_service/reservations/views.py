@@ -15,7 +15,7 @@ from reservation_service.reservations.models import (
 )
 from reservation_service.reservations.policy import Limits
 from servicekit.auth import current_principal
-from servicekit.db import current_session
+from servicekit.db import current_session, statements_commit_alone
 from servicekit.openapi import ProblemBlueprint
 from servicekit.pagination import page_envelope_schema
 from servicekit.web import json_response
@@ -29,6 +29,7 @@ def current_limits() -> Limits:
 
 
 @blp.get("")
+@statements_commit_alone
 @blp.arguments(ReservationListQuery, location="query")
 @blp.response(200, ReservationPage)
 @blp.problems(
@@ -41,6 +42,7 @@ def list_reservations(query: dict[str, Any]) -> Response:
 
 
 @blp.post("")
+@statements_commit_alone
 @blp.arguments(ReservationCreate)
 @blp.response(201, ReservationRead)
 @blp.problems(
@@ -49,6 +51,7 @@ def list_reservations(query: dict[str, Any]) -> Response:
 )
 def create_reservation(body: dict[str, Any]) -> Response:
     """Book a room."""
+    # Its one write is one statement (book_reservation), so the view commits it alone (no BEGIN/COMMIT).
     session = current_session()
     reservation, room = service.create_reservation(
         session=session, reservation_in=body, user=current_principal(), limits=current_limits()
@@ -59,6 +62,7 @@ def create_reservation(body: dict[str, Any]) -> Response:
 
 
 @blp.get("/<id:reservation_id>")
+@statements_commit_alone
 @blp.response(200, ReservationRead)
 @blp.problems((404, "No such reservation of the caller's."))
 def get_reservation(reservation_id: int) -> Response:

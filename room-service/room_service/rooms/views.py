@@ -10,7 +10,7 @@ from flask.views import MethodView
 from room_service.rooms import service
 from room_service.rooms.models import Room, RoomCreate, RoomListQuery, RoomRead, RoomUpdate
 from servicekit.auth import admin_only
-from servicekit.db import current_session
+from servicekit.db import current_session, statements_commit_alone
 from servicekit.openapi import ProblemBlueprint
 from servicekit.pagination import page_envelope_schema
 from servicekit.web import json_response
@@ -29,6 +29,7 @@ RoomPage = page_envelope_schema(RoomRead, "RoomPage")
 
 
 @blp.get("")
+@statements_commit_alone
 @blp.arguments(RoomListQuery, location="query")
 @blp.response(200, RoomPage)
 @blp.problems(401, 422)
