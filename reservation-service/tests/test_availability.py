@@ -125,6 +125,24 @@ def test_free_rooms_for_a_window(
     assert ids("start=2030-05-05T12:00:00Z&end=2030-05-05T13:00:00Z&min_capacity=10") == [2, 3]
 
 
+def test_free_rooms_pages_carry_the_total(
+    client: FlaskClient, employee: dict[str, str], apply_event: Callable[..., bool]
+) -> None:
+    """The page and the total come from one statement; past the last page the total is counted apart."""
+    for room_id in range(1, 6):
+        apply_event(room_event(room_id))
+    post(client, employee, 2, "2030-05-05T10:00:00Z", "2030-05-05T11:00:00Z")
+    window = "start=2030-05-05T10:00:00Z&end=2030-05-05T11:00:00Z&per_page=2"
+
+    def page(number: int) -> tuple[list[int], int]:
+        body = client.get(f"/availability/rooms?{window}&page={number}", headers=employee).get_json()
+        return [room["id"] for room in body["items"]], body["total"]
+
+    assert page(1) == ([1, 3], 4)
+    assert page(2) == ([4, 5], 4)
+    assert page(3) == ([], 4)
+
+
 @pytest.mark.parametrize(
     "query",
     [

@@ -40,6 +40,11 @@ def page_envelope_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Sch
     )
 
 
+# The column each row of a page carries: the capped count of the whole list (so a page and its total take
+# one statement). Render functions read the columns they name, never the whole row.
+TOTAL_COLUMN = "list_total_capped"
+
+
 def paginate(
     session: Session,
     statement: sa.Select[*tuple[Any, ...]],
@@ -49,25 +54,37 @@ def paginate(
     render: Callable[[sa.Row[*tuple[Any, ...]]], Any] = lambda row: row[0],
     objects: bool = False,
 ) -> dict[str, Any]:
-    """Run a select (already in a stable order) for one page, with the total count. A select of columns runs
-    as a Core statement; one of mapped `objects` through the ORM (whose compile and load steps cost more CPU
-    than a page's query, so only where objects are wanted)."""
-    page_statement = statement.limit(per_page).offset((page - 1) * per_page)
+    """Run a select (already in a stable order) for one page, with the total count, in one statement (a
+    second one only past the last page, or above EXACT_TOTAL_UP_TO for the estimate). A select of columns
+    runs as a Core statement; one of mapped `objects` through the ORM (whose compile and load steps cost more
+    CPU than a page's query, so only where objects are wanted)."""
+    capped = _capped(statement)
+    total_column = sa.select(sa.func.count()).select_from(capped).correlate(None).scalar_subquery()
+    page_statement = statement.add_columns(total_column.label(TOTAL_COLUMN))
+    page_statement = page_statement.limit(per_page).offset((page - 1) * per_page)
     rows = (session.execute(page_statement) if objects else session.connection().execute(page_statement)).all()
     envelope: dict[str, Any] = {"items": [render(row) for row in rows], "page": page, "per_page": per_page}
-    return {**envelope, **count(session, statement)}
+    capped_total = rows[0]._mapping[TOTAL_COLUMN] if rows else None
+    return {**envelope, **count(session, statement, capped_total=capped_total)}
 
 
-def count(session: Session, statement: sa.Select[*tuple[Any, ...]]) -> dict[str, Any]:
-    """{"total": n}, exact up to EXACT_TOTAL_UP_TO; above it the planner's estimate, marked as one."""
-    unordered = statement.order_by(None)
-    capped = unordered.limit(EXACT_TOTAL_UP_TO + 1).subquery()
+def _capped(statement: sa.Select[*tuple[Any, ...]]) -> sa.Subquery:
+    return statement.order_by(None).limit(EXACT_TOTAL_UP_TO + 1).subquery()
+
+
+def count(
+    session: Session, statement: sa.Select[*tuple[Any, ...]], *, capped_total: int | None = None
+) -> dict[str, Any]:
+    """{"total": n}, exact up to EXACT_TOTAL_UP_TO; above it the planner's estimate, marked as one. With
+    `capped_total`, the count up to the cap is known already."""
     connection = session.connection()
-    total = connection.execute(sa.select(sa.func.count()).select_from(capped)).scalar() or 0
+    total = capped_total
+    if total is None:
+        total = connection.execute(sa.select(sa.func.count()).select_from(_capped(statement))).scalar() or 0
     if total <= EXACT_TOTAL_UP_TO:
         return {"total": total}
     # IN lists expanded into one parameter each: the statement is sent as text, without SQLAlchemy's expansion.
-    compiled = unordered.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    compiled = statement.order_by(None).compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", dict(compiled.params)).scalar()
     estimate = int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
     return {"total": max(estimate, EXACT_TOTAL_UP_TO + 1), "total_is_estimate": True}

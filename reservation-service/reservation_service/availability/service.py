@@ -14,7 +14,6 @@ from reservation_service.reservations.policy import Interval, is_open, open_inte
 from reservation_service.times import in_zone, local_day
 from servicekit.auth import Principal
 from servicekit.catalogue import RoomSummary
-from servicekit.pagination import paginate
 from servicekit.problems import Problem
 
 _DAY_BOOKINGS = (
@@ -103,19 +102,28 @@ def free_rooms(
         .where(Reservation.room_id == RoomReplica.id, Reservation.status == CONFIRMED)
         .where(sa.func.tstzrange(Reservation.start_time, Reservation.occupied_until, "[)").op("&&")(window))
     )
-    conditions = [RoomReplica.is_active.is_(True), RoomReplica.is_deleted.is_(False), ~sa.exists(busy)]
+    conditions = [RoomReplica.is_active.is_(True), RoomReplica.is_deleted.is_(False)]
     if min_capacity is not None:
         conditions.append(RoomReplica.capacity >= min_capacity)
     tags = sorted({tag.strip().lower() for tag in (equipment or "").split(",") if tag.strip()})
     if tags:
         conditions.append(RoomReplica.equipment.contains(tags))
-    # Opening hours are per weekday in each room's zone: checked here, for the rooms that have them.
-    # (A room without opening hours may hold JSON null rather than SQL NULL: only objects are hours.)
+    connection = session.connection()
+    # Opening hours are per weekday in each room's zone: checked here, for the rooms that have them (a room
+    # without hours may hold JSON null rather than SQL NULL: only objects are hours).
     with_hours = sa.select(RoomReplica.id, RoomReplica.timezone, RoomReplica.opening_hours).where(
         *conditions, sa.func.jsonb_typeof(RoomReplica.opening_hours) == "object"
     )
-    closed = [room.id for room in session.execute(with_hours) if not is_open(room, start, end)]
+    closed = [room.id for room in connection.execute(with_hours) if not is_open(room, start, end)]
     if closed:
         conditions.append(RoomReplica.id.not_in(closed))
-    query = sa.select(*_SUMMARY).where(*conditions).order_by(RoomReplica.id)
-    return paginate(session, query, page=page, per_page=per_page, render=lambda row: row._asdict())
+    conditions.append(~sa.exists(busy))
+    # The page and the total in one statement: the overlap test runs once per room, not again for a count.
+    query = sa.select(*_SUMMARY, sa.func.count().over().label("total")).where(*conditions).order_by(RoomReplica.id)
+    rows = connection.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    if rows:
+        total = rows[0].total
+    else:  # past the last page: no row to carry the total
+        total = connection.execute(sa.select(sa.func.count()).select_from(RoomReplica).where(*conditions)).scalar()
+    items = [{name: value for name, value in row._asdict().items() if name != "total"} for row in rows]
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
