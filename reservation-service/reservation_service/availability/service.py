@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from reservation_service.replica.models import RoomReplica
-from reservation_service.reservations.models import CONFIRMED, Reservation
+from reservation_service.reservations.models import CONFIRMED, Reservation, instant_param, overlapping
 from reservation_service.reservations.policy import Interval, is_open, open_intervals
 from reservation_service.times import in_zone, local_day
 from servicekit.auth import Principal
@@ -21,7 +21,7 @@ _DAY_BOOKINGS = (
         Reservation.id, Reservation.user_id, Reservation.purpose, Reservation.start_time, Reservation.occupied_until
     )
     .where(Reservation.room_id == sa.bindparam("room_id"), Reservation.status == CONFIRMED)
-    .where(Reservation.start_time < sa.bindparam("day_end"), Reservation.occupied_until > sa.bindparam("day_start"))
+    .where(overlapping(instant_param("day_start"), instant_param("day_end")))
     .order_by(Reservation.start_time)
 )
 _SUMMARY = [RoomReplica.__table__.c[name] for name in RoomSummary().fields]
@@ -102,7 +102,7 @@ def free_rooms(
         .where(Reservation.room_id == RoomReplica.id, Reservation.status == CONFIRMED)
         .where(sa.func.tstzrange(Reservation.start_time, Reservation.occupied_until, "[)").op("&&")(window))
     )
-    conditions = [RoomReplica.is_active.is_(True), RoomReplica.is_deleted.is_(False)]
+    conditions: list[sa.ColumnElement[bool]] = [RoomReplica.is_active.is_(True), RoomReplica.is_deleted.is_(False)]
     if min_capacity is not None:
         conditions.append(RoomReplica.capacity >= min_capacity)
     tags = sorted({tag.strip().lower() for tag in (equipment or "").split(",") if tag.strip()})

@@ -16,7 +16,7 @@ from reservation_service.config import SERVICE_NAME
 from reservation_service.replica.models import RoomReplica
 from reservation_service.reservations import rules
 from reservation_service.reservations.locks import ROOM_LOCK_KEY
-from reservation_service.reservations.models import CONFIRMED, Reservation
+from reservation_service.reservations.models import CONFIRMED, Reservation, instant_param, overlapping
 from reservation_service.reservations.policy import quota_problem
 from reservation_service.times import in_zone
 from servicekit.auth import Principal
@@ -31,7 +31,7 @@ _TAKE_ROOM = sa.select(sa.func.pg_advisory_xact_lock(ROOM_LOCK_KEY))
 _OVERLAPPING = (
     sa.select(Reservation.id, Reservation.user_id, Reservation.start_time, Reservation.end_time)
     .where(Reservation.room_id == sa.bindparam("room_id"), Reservation.status == CONFIRMED)
-    .where(Reservation.start_time < sa.bindparam("occupied_until"), Reservation.occupied_until > sa.bindparam("start"))
+    .where(overlapping(instant_param("start"), instant_param("occupied_until")))
     .where(Reservation.id != sa.bindparam("excluding"))
     .order_by(Reservation.start_time)
 )
@@ -210,12 +210,12 @@ def book(
     with _constraint_as_conflict(), driver_cursor(session) as cursor:
         cursor.execute(_BOOK_RESERVATION, parameters)
         rows = [_Outcome(*row) for row in cursor.fetchall()]
-    outcome = rows[0].outcome
+    outcome, number = rows[0].outcome, rows[0].id or 0
     if outcome == "booked":
-        reservation.id = rows[0].id
+        reservation.id = number
         return reservation
     if outcome == "conflict":
         raise _refuse([_conflict(row, room.timezone, user) for row in rows])
     if outcome == "quota":
-        raise quota_problem(max_upcoming or 0, rows[0].id)
+        raise quota_problem(max_upcoming or 0, number)
     raise unauthorized("This account is no longer active.", token_given=True)  # outcome "user-gone"

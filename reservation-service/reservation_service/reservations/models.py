@@ -50,6 +50,18 @@ class Reservation(db.Model, Versioned, Timestamped):  # type: ignore[name-define
     )
 
 
+def instant_param(name: str) -> sa.BindParameter[datetime]:
+    return sa.bindparam(name, type_=sa.DateTime(timezone=True))
+
+
+def overlapping(start: sa.ColumnElement[datetime], until: sa.ColumnElement[datetime]) -> sa.ColumnElement[bool]:
+    """A reservation's occupied range overlaps [start, until): written as the exclusion constraint's expression,
+    so that its GiST index answers (start_time < until AND occupied_until > start would walk the room's
+    whole history in a btree index)."""
+    occupied = sa.func.tstzrange(Reservation.start_time, Reservation.occupied_until, "[)")
+    return occupied.op("&&")(sa.func.tstzrange(start, until, "[)"))  # type: ignore[no-any-return]
+
+
 MAX_ID = 2**63 - 1
 LOCAL_TIME_DOC = (
     "ISO 8601 date and time; with an offset (`+02:00`, `Z`), or without one to be read in the room's time zone."
