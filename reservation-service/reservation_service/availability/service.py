@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from reservation_service.replica.models import RoomReplica
@@ -25,6 +27,7 @@ _DAY_BOOKINGS = (
     .order_by(Reservation.start_time)
 )
 _SUMMARY = [RoomReplica.__table__.c[name] for name in RoomSummary().fields]
+_SUMMARY_NAMES = [column.name for column in _SUMMARY]
 
 
 def day_availability(*, session: Session, room_id: int, day: date, viewer: Principal) -> dict[str, Any]:
@@ -95,35 +98,56 @@ def free_rooms(
 ) -> dict[str, Any]:
     """The active rooms where [start, end) could be booked now: open for all of it, and no confirmed
     reservation's occupied range overlapping the window with the room's own buffer after it."""
-    window = sa.func.tstzrange(start, end + RoomReplica.buffer_minutes * sa.text("interval '1 minute'"), "[)")
+    tags = sorted({tag.strip().lower() for tag in (equipment or "").split(",") if tag.strip()})
+    parameters: dict[str, Any] = {"start": start, "end": end, "min_capacity": min_capacity, "tags": tags}
+    connection = session.connection()
+    # Opening hours are per weekday in each room's zone: checked here, for the rooms that have them.
+    with_hours = _search(min_capacity is not None, bool(tags)).with_hours
+    closed = [room.id for room in connection.execute(with_hours, parameters) if not is_open(room, start, end)]
+    statements = _search(min_capacity is not None, bool(tags), bool(closed))
+    parameters.update(closed=closed, limit=per_page, offset=(page - 1) * per_page)
+    # The page and the total in one statement: the overlap test runs once per room, not again for a count.
+    rows = connection.execute(statements.page, parameters).all()
+    total = rows[0].total if rows else connection.execute(statements.count_all, parameters).scalar()
+    return {
+        "items": [dict(zip(_SUMMARY_NAMES, row, strict=False)) for row in rows],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+    }
+
+
+class _SearchStatements(NamedTuple):
+    with_hours: sa.Select[Any]
+    page: sa.Select[Any]
+    count_all: sa.Select[Any]
+
+
+@cache
+def _search(with_capacity: bool, with_tags: bool, with_closed: bool = False) -> _SearchStatements:
+    """The free-room search's statements for one combination of filters, built once: building and cache-keying
+    them cost more CPU than running them."""
+    end_with_buffer = instant_param("end") + RoomReplica.buffer_minutes * sa.text("interval '1 minute'")
     # Same expression as the exclusion constraint, so its GiST index answers the overlap test.
     busy = (
         sa.select(Reservation.id)
         .where(Reservation.room_id == RoomReplica.id, Reservation.status == CONFIRMED)
-        .where(sa.func.tstzrange(Reservation.start_time, Reservation.occupied_until, "[)").op("&&")(window))
+        .where(overlapping(instant_param("start"), end_with_buffer))
     )
     conditions: list[sa.ColumnElement[bool]] = [RoomReplica.is_active.is_(True), RoomReplica.is_deleted.is_(False)]
-    if min_capacity is not None:
-        conditions.append(RoomReplica.capacity >= min_capacity)
-    tags = sorted({tag.strip().lower() for tag in (equipment or "").split(",") if tag.strip()})
-    if tags:
-        conditions.append(RoomReplica.equipment.contains(tags))
-    connection = session.connection()
-    # Opening hours are per weekday in each room's zone: checked here, for the rooms that have them (a room
-    # without hours may hold JSON null rather than SQL NULL: only objects are hours).
+    if with_capacity:
+        conditions.append(RoomReplica.capacity >= sa.bindparam("min_capacity"))
+    if with_tags:
+        conditions.append(RoomReplica.equipment.contains(sa.bindparam("tags", type_=ARRAY(sa.String(100)))))
+    # A room without opening hours may hold JSON null rather than SQL NULL: only objects are hours.
     with_hours = sa.select(RoomReplica.id, RoomReplica.timezone, RoomReplica.opening_hours).where(
         *conditions, sa.func.jsonb_typeof(RoomReplica.opening_hours) == "object"
     )
-    closed = [room.id for room in connection.execute(with_hours) if not is_open(room, start, end)]
-    if closed:
-        conditions.append(RoomReplica.id.not_in(closed))
+    if with_closed:
+        conditions.append(RoomReplica.id.not_in(sa.bindparam("closed", expanding=True)))
     conditions.append(~sa.exists(busy))
-    # The page and the total in one statement: the overlap test runs once per room, not again for a count.
-    query = sa.select(*_SUMMARY, sa.func.count().over().label("total")).where(*conditions).order_by(RoomReplica.id)
-    rows = connection.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    if rows:
-        total = rows[0].total
-    else:  # past the last page: no row to carry the total
-        total = connection.execute(sa.select(sa.func.count()).select_from(RoomReplica).where(*conditions)).scalar()
-    items = [{name: value for name, value in row._asdict().items() if name != "total"} for row in rows]
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+    total = sa.func.count().over().label("total")
+    page = sa.select(*_SUMMARY, total).where(*conditions).order_by(RoomReplica.id)
+    page = page.limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
+    count = sa.select(sa.func.count()).select_from(RoomReplica).where(*conditions)
+    return _SearchStatements(with_hours, page, count)
