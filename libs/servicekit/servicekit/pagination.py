@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import marshmallow as ma
@@ -53,19 +54,32 @@ def paginate(
     per_page: int,
     render: Callable[[sa.Row[*tuple[Any, ...]]], Any] = lambda row: row[0],
     objects: bool = False,
+    parameters: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run a select (already in a stable order) for one page, with the total count, in one statement (a
     second one only past the last page, or above EXACT_TOTAL_UP_TO for the estimate). A select of columns
     runs as a Core statement; one of mapped `objects` through the ORM (whose compile and load steps cost more
-    CPU than a page's query, so only where objects are wanted)."""
-    capped = _capped(statement)
-    total_column = sa.select(sa.func.count()).select_from(capped).correlate(None).scalar_subquery()
-    page_statement = statement.add_columns(total_column.label(TOTAL_COLUMN))
-    page_statement = page_statement.limit(per_page).offset((page - 1) * per_page)
-    rows = (session.execute(page_statement) if objects else session.connection().execute(page_statement)).all()
+    CPU than a page's query, so only where objects are wanted). A statement built once, with bind
+    `parameters`, is paged without building anything per request."""
+    page_statement = _page_of(statement)
+    values = {**(parameters or {}), PAGE_LIMIT: per_page, PAGE_OFFSET: (page - 1) * per_page}
+    run = session.execute if objects else session.connection().execute
+    rows = run(page_statement, values).all()
     envelope: dict[str, Any] = {"items": [render(row) for row in rows], "page": page, "per_page": per_page}
     capped_total = rows[0]._mapping[TOTAL_COLUMN] if rows else None
-    return {**envelope, **count(session, statement, capped_total=capped_total)}
+    return {**envelope, **count(session, statement, capped_total=capped_total, parameters=parameters)}
+
+
+PAGE_LIMIT, PAGE_OFFSET = "page_limit", "page_offset"
+
+
+@lru_cache(maxsize=256)
+def _page_of(statement: sa.Select[*tuple[Any, ...]]) -> sa.Select[*tuple[Any, ...]]:
+    """One page of `statement`, with the capped total as an extra column (remembered for statements that are
+    built once; a statement built per request is paged anew)."""
+    total_column = sa.select(sa.func.count()).select_from(_capped(statement)).correlate(None).scalar_subquery()
+    paged = statement.add_columns(total_column.label(TOTAL_COLUMN))
+    return paged.limit(sa.bindparam(PAGE_LIMIT)).offset(sa.bindparam(PAGE_OFFSET))
 
 
 def _capped(statement: sa.Select[*tuple[Any, ...]]) -> sa.Subquery:
@@ -73,18 +87,24 @@ def _capped(statement: sa.Select[*tuple[Any, ...]]) -> sa.Subquery:
 
 
 def count(
-    session: Session, statement: sa.Select[*tuple[Any, ...]], *, capped_total: int | None = None
+    session: Session,
+    statement: sa.Select[*tuple[Any, ...]],
+    *,
+    capped_total: int | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """{"total": n}, exact up to EXACT_TOTAL_UP_TO; above it the planner's estimate, marked as one. With
     `capped_total`, the count up to the cap is known already."""
     connection = session.connection()
     total = capped_total
     if total is None:
-        total = connection.execute(sa.select(sa.func.count()).select_from(_capped(statement))).scalar() or 0
+        capped_count = sa.select(sa.func.count()).select_from(_capped(statement))
+        total = connection.execute(capped_count, parameters or {}).scalar() or 0
     if total <= EXACT_TOTAL_UP_TO:
         return {"total": total}
     # IN lists expanded into one parameter each: the statement is sent as text, without SQLAlchemy's expansion.
-    compiled = statement.order_by(None).compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    bound = statement.params(parameters) if parameters else statement  # values given at execution, set here
+    compiled = bound.order_by(None).compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", dict(compiled.params)).scalar()
     estimate = int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
     return {"total": max(estimate, EXACT_TOTAL_UP_TO + 1), "total_is_estimate": True}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from reservation_service.replica.models import RoomReplica
 from reservation_service.reservations import booking, rules
-from reservation_service.reservations.models import CANCELLED, CONFIRMED, RELEASED, Reservation
+from reservation_service.reservations.models import CANCELLED, CONFIRMED, RELEASED, Reservation, instant_param
 from reservation_service.reservations.policy import Limits, check_policy
 from servicekit.auth import Principal
 from servicekit.db import utcnow
@@ -131,19 +132,36 @@ def list_visible(*, session: Session, viewer: Principal, page: int, per_page: in
     user_id = filters.get("user_id")
     if user_id is not None and not viewer.is_admin and user_id != viewer.user_id:
         raise Problem(403, "Only admins may list other users' reservations.")
+    own = not viewer.is_admin
+    statement = _list_statement(own, frozenset(filters))
+    parameters = {**filters, "viewer_id": viewer.user_id} if own else filters
+    return paginate(
+        session,
+        statement,
+        page=page,
+        per_page=per_page,
+        parameters=parameters,
+        render=lambda row: booking.to_dict(row, row.timezone),
+    )
+
+
+_LIST_FILTERS = {
+    "user_id": Reservation.user_id == sa.bindparam("user_id"),
+    "room_id": Reservation.room_id == sa.bindparam("room_id"),
+    "status": Reservation.status == sa.bindparam("status"),
+    "from_": Reservation.end_time > instant_param("from_"),
+    "to": Reservation.start_time < instant_param("to"),
+}
+
+
+@cache
+def _list_statement(own: bool, filters: frozenset[str]) -> sa.Select[Any]:
+    """The list's statement for one combination of filters, built once (with its page: see paginate)."""
     query = sa.select(*Reservation.__table__.columns, RoomReplica.timezone).join(
         RoomReplica, RoomReplica.id == Reservation.room_id
     )
-    if not viewer.is_admin:
-        query = query.where(Reservation.user_id == viewer.user_id)
-    conditions = {
-        "user_id": lambda v: Reservation.user_id == v,
-        "room_id": lambda v: Reservation.room_id == v,
-        "status": lambda v: Reservation.status == v,
-        "from_": lambda v: Reservation.end_time > v,
-        "to": lambda v: Reservation.start_time < v,
-    }
-    for name, value in filters.items():
-        query = query.where(conditions[name](value))
-    query = query.order_by(Reservation.start_time, Reservation.id)
-    return paginate(session, query, page=page, per_page=per_page, render=lambda row: booking.to_dict(row, row.timezone))
+    if own:
+        query = query.where(Reservation.user_id == sa.bindparam("viewer_id"))
+    for name in sorted(filters):
+        query = query.where(_LIST_FILTERS[name])
+    return query.order_by(Reservation.start_time, Reservation.id)
