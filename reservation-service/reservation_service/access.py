@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from flask import Flask, g, request
 from sqlalchemy.orm import Session
 
-from servicekit.db import current_session, driver_cursor
+from servicekit.db import current_session
+from servicekit.prepared import PreparedStatement
 from servicekit.problems import unauthorized
 
 # Bookings of one user and that user's deletion are serialized on this key (shared by bookings, exclusive
@@ -20,16 +21,15 @@ _SHARED, _EXCLUSIVE = (
     sa.func.pg_advisory_xact_lock(_USER_LOCK_KEY),
 )
 _HOLD = {False: sa.select(_SHARED), True: sa.select(_EXCLUSIVE)}
-# Plain SQL through the driver: this runs before every request (the ORM's loading, or even a Core statement's
-# execution context, costs more CPU than the query).
-_USER_STATE = "SELECT role, is_active, is_deleted FROM users WHERE id = %s"
+# Prepared, through the driver: this runs before every request (the ORM's loading, or even a Core statement's
+# execution context and planning, cost more CPU than the query).
+_USER_STATE = PreparedStatement("SELECT role, is_active, is_deleted FROM users WHERE id = $1", ("user_id",))
 
 
 def _user_state(session: Session, user_id: int) -> tuple[str, bool, bool] | None:
     """(role, is_active, is_deleted) as the replica knows the user, or None if it has not heard of them."""
-    with driver_cursor(session) as cursor:
-        cursor.execute(_USER_STATE, (user_id,))
-        return cursor.fetchone()  # type: ignore[no-any-return]
+    rows = _USER_STATE.rows(session, {"user_id": user_id})
+    return tuple(rows[0]) if rows else None  # type: ignore[return-value]
 
 
 def install_user_check(app: Flask) -> None:

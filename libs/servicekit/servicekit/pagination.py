@@ -10,6 +10,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from servicekit.prepared import prepared
 from servicekit.schemas import Integer
 
 MAX_PER_PAGE = 200
@@ -55,18 +56,25 @@ def paginate(
     render: Callable[[sa.Row[*tuple[Any, ...]]], Any] = lambda row: row[0],
     objects: bool = False,
     parameters: dict[str, Any] | None = None,
+    built_once: bool = False,
 ) -> dict[str, Any]:
     """Run a select (already in a stable order) for one page, with the total count, in one statement (a
     second one only past the last page, or above EXACT_TOTAL_UP_TO for the estimate). A select of columns
     runs as a Core statement; one of mapped `objects` through the ORM (whose compile and load steps cost more
-    CPU than a page's query, so only where objects are wanted). A statement built once, with bind
-    `parameters`, is paged without building anything per request."""
+    CPU than a page's query, so only where objects are wanted). A statement `built_once` (cached by the
+    caller, values as bind `parameters`) is paged without building anything per request, and its page is
+    a prepared statement on each connection (planned once, not on every request)."""
     page_statement = _page_of(statement)
     values = {**(parameters or {}), PAGE_LIMIT: per_page, PAGE_OFFSET: (page - 1) * per_page}
-    run = session.execute if objects else session.connection().execute
-    rows = run(page_statement, values).all()
+    rows: list[Any]
+    if objects:
+        rows = list(session.execute(page_statement, values).all())
+    elif built_once:
+        rows = prepared(page_statement).rows(session, values)
+    else:
+        rows = list(session.connection().execute(page_statement, values).all())
     envelope: dict[str, Any] = {"items": [render(row) for row in rows], "page": page, "per_page": per_page}
-    capped_total = rows[0]._mapping[TOTAL_COLUMN] if rows else None
+    capped_total = getattr(rows[0], TOTAL_COLUMN) if rows else None
     return {**envelope, **count(session, statement, capped_total=capped_total, parameters=parameters)}
 
 

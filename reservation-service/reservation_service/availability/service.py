@@ -16,6 +16,7 @@ from reservation_service.reservations.policy import Interval, is_open, open_inte
 from reservation_service.times import in_zone, local_day
 from servicekit.auth import Principal
 from servicekit.catalogue import RoomSummary
+from servicekit.prepared import prepared
 from servicekit.problems import Problem
 
 _DAY_BOOKINGS = (
@@ -37,11 +38,7 @@ def day_availability(*, session: Session, room_id: int, day: date, viewer: Princ
     if room is None or room.is_deleted:
         raise Problem(404, f"Room {room_id} does not exist.")
     day_start, day_end = local_day(day, room.timezone)
-    bookings = (
-        session.connection()
-        .execute(_DAY_BOOKINGS, {"room_id": room.id, "day_start": day_start, "day_end": day_end})
-        .all()
-    )
+    bookings = prepared(_DAY_BOOKINGS).rows(session, {"room_id": room.id, "day_start": day_start, "day_end": day_end})
     booked = []
     for booking in bookings:
         slot = _interval(max(booking.start_time, day_start), min(booking.occupied_until, day_end), room.timezone)

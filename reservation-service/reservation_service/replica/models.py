@@ -10,7 +10,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from servicekit.catalogue import PolicyColumns
-from servicekit.db import db, driver_cursor, utcnow
+from servicekit.db import db, utcnow
+from servicekit.prepared import prepared
 
 
 class RoomReplica(db.Model, PolicyColumns):  # type: ignore[name-defined,misc]
@@ -36,14 +37,11 @@ class RoomReplica(db.Model, PolicyColumns):  # type: ignore[name-defined,misc]
     def find(cls, session: Session, room_id: int) -> RoomReplica | None:
         """The room as a detached object to read, in one plain statement: on the booking path the ORM's
         identity map and loading machinery cost more CPU than the query (a replica row is never written here)."""
-        with driver_cursor(session) as cursor:
-            cursor.execute(_ROOM_BY_ID, (room_id,))
-            row = cursor.fetchone()
-        return cls(**dict(zip(_ROOM_COLUMNS, row, strict=True))) if row is not None else None
+        rows = _ROOM_BY_ID.rows(session, {"room_id": room_id})
+        return cls(**rows[0]._asdict()) if rows else None
 
 
-_ROOM_COLUMNS = [column.name for column in RoomReplica.__table__.columns]
-_ROOM_BY_ID = f"SELECT {', '.join(_ROOM_COLUMNS)} FROM rooms WHERE id = %s"  # noqa: S608 (column names)
+_ROOM_BY_ID = prepared(sa.select(RoomReplica.__table__).where(RoomReplica.__table__.c.id == sa.bindparam("room_id")))
 
 
 class UserReplica(db.Model):  # type: ignore[name-defined,misc]

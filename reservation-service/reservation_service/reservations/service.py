@@ -141,6 +141,7 @@ def list_visible(*, session: Session, viewer: Principal, page: int, per_page: in
         page=page,
         per_page=per_page,
         parameters=parameters,
+        built_once=True,
         render=lambda row: booking.to_dict(row, row.timezone),
     )
 
