@@ -114,7 +114,15 @@ class Timestamped:
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
-def contains(text: str, *columns: sa.ColumnElement[Any] | InstrumentedAttribute[Any]) -> sa.ColumnElement[bool]:
-    """Any of the columns holds `text`, ignoring case; its own % and _ are taken literally."""
+def contains(
+    text: str | sa.BindParameter[str], *columns: sa.ColumnElement[Any] | InstrumentedAttribute[Any]
+) -> sa.ColumnElement[bool]:
+    """Any of the columns holds `text`, ignoring case; its own % and _ are taken literally. With a bind
+    parameter for a statement built once, its value is `containing_pattern(text)`."""
+    pattern = containing_pattern(text) if isinstance(text, str) else text
+    return sa.or_(*(column.ilike(pattern, escape="\\") for column in columns))
+
+
+def containing_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return sa.or_(*(column.ilike(f"%{escaped}%", escape="\\") for column in columns))
+    return f"%{escaped}%"

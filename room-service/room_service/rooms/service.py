@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from room_service.config import SERVICE_NAME
 from room_service.rooms.models import Room, RoomRead
 from room_service.rooms.names import name_key
-from servicekit.db import contains, utcnow
+from servicekit.db import containing_pattern, contains, utcnow
 from servicekit.outbox import EventStream
 from servicekit.pagination import paginate
 from servicekit.problems import Problem
@@ -130,15 +131,34 @@ def list_rooms(
     q: str | None = None,
 ) -> dict[str, Any]:
     """A page of the rooms matching every filter given, in id order."""
-    query = sa.select(*_READ).where(Room.is_active.is_(is_active))
-    if min_capacity is not None:
-        query = query.where(Room.capacity >= min_capacity)
-    if equipment:
-        query = query.where(Room.equipment.contains(equipment))  # `@>`, served by the GIN index
-    if building is not None:
-        query = query.where(sa.func.lower(Room.building) == sa.func.lower(building))
-    if floor is not None:
-        query = query.where(Room.floor == floor)
-    if q:
-        query = query.where(contains(q, Room.name, Room.description))
-    return paginate(session, query.order_by(Room.id), page=page, per_page=per_page, render=_as_read)
+    filters = {
+        "min_capacity": min_capacity,
+        "equipment": equipment or None,
+        "building": building,
+        "floor": floor,
+        "q": containing_pattern(q) if q else None,
+    }
+    given = {name: value for name, value in filters.items() if value is not None}
+    statement = _list_statement(frozenset(given))
+    parameters = {**given, "is_active": is_active}
+    return paginate(
+        session, statement, page=page, per_page=per_page, parameters=parameters, built_once=True, render=_as_read
+    )
+
+
+_LIST_FILTERS: dict[str, sa.ColumnElement[bool]] = {
+    "min_capacity": Room.capacity >= sa.bindparam("min_capacity"),
+    "equipment": Room.equipment.contains(sa.bindparam("equipment", type_=Room.equipment.type)),  # `@>`, GIN index
+    "building": sa.func.lower(Room.building) == sa.func.lower(sa.bindparam("building", type_=sa.String)),
+    "floor": Room.floor == sa.bindparam("floor"),
+    "q": contains(sa.bindparam("q", type_=sa.String), Room.name, Room.description),
+}
+
+
+@cache
+def _list_statement(filters: frozenset[str]) -> sa.Select[Any]:
+    """The list's statement for one combination of filters, built once (and prepared: see paginate)."""
+    query = sa.select(*_READ).where(Room.is_active == sa.bindparam("is_active"))
+    for name in sorted(filters):
+        query = query.where(_LIST_FILTERS[name])
+    return query.order_by(Room.id)
