@@ -181,7 +181,8 @@ def test_occurrences_beyond_the_horizon_fail_or_are_skipped(
     client: FlaskClient, employee: dict[str, str], apply_event: ApplyEvent, engine: sa.Engine
 ) -> None:
     apply_event(room_event(1, max_days_ahead=30))
-    first = (datetime.now(UTC) + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
+    # One to two days ahead whatever the time of day: the 5th weekly occurrence lies within 30 days, the 6th not.
+    first = (datetime.now(UTC) + timedelta(days=1, hours=1)).replace(minute=0, second=0, microsecond=0)
     start, end = first.isoformat(), (first + timedelta(hours=1)).isoformat()
     failed = create(client, employee, start, end, "FREQ=WEEKLY;COUNT=8")
     assert failed.status_code == 422 and failed.get_json()["type"].endswith("/policy-violation")

@@ -10,8 +10,8 @@ quota counts), the user re-read after that wait, the quota, the room's turn, the
 with its outbox event. Each statement of a PL/pgSQL function reads a fresh snapshot, so what it sees after a
 lock wait includes what the holder committed (one plain SQL statement would read from before the wait).
 The lock keys are those of reservation_service.reservations.locks; the exclusion constraint stays the last
-word on overlaps, and the overlap test is written as its expression, so that its GiST index answers it (a
-test on start_time and occupied_until would walk the room's whole history in the btree index).
+word on overlaps (the overlap test reads the index of migration 0009: the room's reservations still
+occupying it after the new one starts).
 """
 
 from alembic import op
@@ -67,7 +67,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('reservation-room:' || p_room_id, 0));
     RETURN QUERY SELECT 'conflict', r.id, r.user_id, r.start_time, r.end_time FROM reservations r
         WHERE r.room_id = p_room_id AND r.status = 'confirmed'
-          AND tstzrange(r.start_time, r.occupied_until, '[)') && tstzrange(p_start, p_occupied_until, '[)')
+          AND r.occupied_until > p_start AND r.start_time < p_occupied_until
         ORDER BY r.start_time;
     IF FOUND THEN
         RETURN;

@@ -99,12 +99,17 @@ def free_rooms(
     parameters: dict[str, Any] = {"start": start, "end": end, "min_capacity": min_capacity, "tags": tags}
     connection = session.connection()
     # Opening hours are per weekday in each room's zone: checked here, for the rooms that have them.
-    with_hours = _search(min_capacity is not None, bool(tags)).with_hours
-    closed = [room.id for room in connection.execute(with_hours, parameters) if not is_open(room, start, end)]
+    with_hours = prepared(_search(min_capacity is not None, bool(tags)).with_hours).rows(session, parameters)
+    closed = [room.id for room in with_hours if not is_open(room, start, end)]
     statements = _search(min_capacity is not None, bool(tags), bool(closed))
     parameters.update(closed=closed, limit=per_page, offset=(page - 1) * per_page)
     # The page and the total in one statement: the overlap test runs once per room, not again for a count.
-    rows = connection.execute(statements.page, parameters).all()
+    # Prepared (planned once per connection) unless it carries a list of closed rooms, whose length varies.
+    rows = (
+        connection.execute(statements.page, parameters).all()
+        if closed
+        else prepared(statements.page).rows(session, parameters)
+    )
     total = rows[0].total if rows else connection.execute(statements.count_all, parameters).scalar()
     return {
         "items": [dict(zip(_SUMMARY_NAMES, row, strict=False)) for row in rows],
@@ -115,9 +120,9 @@ def free_rooms(
 
 
 class _SearchStatements(NamedTuple):
-    with_hours: sa.Select[Any]
-    page: sa.Select[Any]
-    count_all: sa.Select[Any]
+    with_hours: sa.Select[*tuple[Any, ...]]
+    page: sa.Select[*tuple[Any, ...]]
+    count_all: sa.Select[*tuple[Any, ...]]
 
 
 @cache
@@ -125,7 +130,6 @@ def _search(with_capacity: bool, with_tags: bool, with_closed: bool = False) -> 
     """The free-room search's statements for one combination of filters, built once: building and cache-keying
     them cost more CPU than running them."""
     end_with_buffer = instant_param("end") + RoomReplica.buffer_minutes * sa.text("interval '1 minute'")
-    # Same expression as the exclusion constraint, so its GiST index answers the overlap test.
     busy = (
         sa.select(Reservation.id)
         .where(Reservation.room_id == RoomReplica.id, Reservation.status == CONFIRMED)

@@ -50,16 +50,18 @@ class Reservation(db.Model, Versioned, Timestamped):  # type: ignore[name-define
     )
 
 
-def instant_param(name: str) -> sa.BindParameter[datetime]:
-    return sa.bindparam(name, type_=sa.DateTime(timezone=True))
+def instant_param(name: str) -> sa.ColumnElement[datetime]:
+    """A bound instant, cast: a prepared statement's parameter gets its type from the cast, not from an
+    expression around it (in `$1 + interval '5 minutes'` PostgreSQL would take $1 for an interval)."""
+    instant = sa.DateTime(timezone=True)
+    return sa.cast(sa.bindparam(name, type_=instant), instant)
 
 
 def overlapping(start: sa.ColumnElement[datetime], until: sa.ColumnElement[datetime]) -> sa.ColumnElement[bool]:
-    """A reservation's occupied range overlaps [start, until): written as the exclusion constraint's expression,
-    so that its GiST index answers (start_time < until AND occupied_until > start would walk the room's
-    whole history in a btree index)."""
-    occupied = sa.func.tstzrange(Reservation.start_time, Reservation.occupied_until, "[)")
-    return occupied.op("&&")(sa.func.tstzrange(start, until, "[)"))  # type: ignore[no-any-return]
+    """A reservation's occupied range [start_time, occupied_until) overlaps [start, until). With the room's id
+    given too, the index on (room_id, occupied_until) answers it from the room's reservations that end after
+    `start` (its upcoming ones), not its whole history."""
+    return sa.and_(Reservation.occupied_until > start, Reservation.start_time < until)
 
 
 MAX_ID = 2**63 - 1
