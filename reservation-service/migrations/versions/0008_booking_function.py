@@ -39,7 +39,11 @@ CREATE FUNCTION book_reservation(
     p_event_type text,
     p_payload jsonb          -- the event envelope; its aggregate_id and data.id are set here
 ) RETURNS TABLE (outcome text, id bigint, user_id bigint, start_time timestamptz, end_time timestamptz)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE
+-- Planned with each call's values: a cached generic plan of the overlap test, not knowing the instants, can
+-- pick the index on (room_id, start_time) and walk the room's history.
+SET plan_cache_mode = force_custom_plan
+AS $$
 #variable_conflict use_column
 DECLARE
     new_id bigint;

@@ -141,7 +141,9 @@ def list_visible(*, session: Session, viewer: Principal, page: int, per_page: in
         page=page,
         per_page=per_page,
         parameters=parameters,
-        built_once=True,
+        # Prepared where every filter is an equality (a generic plan serves it as well as a planned one); a
+        # range of instants is planned per request.
+        built_once=not filters.keys() & {"from_", "to"},
         render=lambda row: booking.to_dict(row, row.timezone),
     )
 
