@@ -91,7 +91,11 @@ def _page_of(statement: sa.Select[*tuple[Any, ...]]) -> sa.Select[*tuple[Any, ..
 
 
 def _capped(statement: sa.Select[*tuple[Any, ...]]) -> sa.Subquery:
-    return statement.order_by(None).limit(EXACT_TOTAL_UP_TO + 1).subquery()
+    """The rows to count, up to one past the exact limit. Only a constant is selected, so PostgreSQL can drop a
+    LEFT JOIN the page needs only for a column (a room's time zone) from the count."""
+    unordered = statement.order_by(None)
+    rows: sa.Select[Any] = unordered.with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
+    return rows.limit(EXACT_TOTAL_UP_TO + 1).subquery()
 
 
 def count(

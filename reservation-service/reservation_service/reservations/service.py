@@ -160,8 +160,9 @@ _LIST_FILTERS = {
 @cache
 def _list_statement(own: bool, filters: frozenset[str]) -> sa.Select[Any]:
     """The list's statement for one combination of filters, built once (with its page: see paginate)."""
+    # An outer join (every reservation has its room: the foreign key) lets the count leave the rooms out.
     query = sa.select(*Reservation.__table__.columns, RoomReplica.timezone).join(
-        RoomReplica, RoomReplica.id == Reservation.room_id
+        RoomReplica, RoomReplica.id == Reservation.room_id, isouter=True
     )
     if own:
         query = query.where(Reservation.user_id == sa.bindparam("viewer_id"))
