@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from sqlalchemy.engine import make_url
 from servicekit.db import utcnow
 from servicekit.dbadmin import drop_database, ensure_database
 from servicekit.migrations import upgrade
+from servicekit.settings import sqlalchemy_url
 
 ISSUER = "meeting-room-system"
 AUDIENCE = "meeting-room-api"
@@ -50,6 +52,21 @@ def kafka_servers() -> str:
     if not servers:
         raise RuntimeError("TEST_KAFKA_BOOTSTRAP_SERVERS is not set: run the tests with `make test`")
     return servers
+
+
+def terminate_backend(pid: int, *, timeout_s: float = 30) -> None:
+    """End one PostgreSQL session as a server restart or an idle timeout would, and wait until it is gone."""
+    admin = sa.create_engine(sqlalchemy_url(postgres_server_url()), poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as connection:
+            assert connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+            alive = sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            deadline = time.monotonic() + timeout_s
+            while connection.execute(alive, {"pid": pid}).scalar():
+                assert time.monotonic() < deadline, f"backend {pid} did not end"
+                time.sleep(0.05)
+    finally:
+        admin.dispose()
 
 
 def unique_name(prefix: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import psycopg2.errors
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from servicekit.db import driver_cursor
 from servicekit.settings import sqlalchemy_url
-from servicekit_testing import postgres_server_url
+from servicekit_testing import postgres_server_url, terminate_backend
 
 
 @pytest.fixture
@@ -50,15 +49,7 @@ def test_a_lost_server_invalidates_the_connection(engine: sa.Engine) -> None:
     hand out the dead connection again."""
     with Session(engine) as session:
         pid = session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
-        other = sa.create_engine(sqlalchemy_url(postgres_server_url()), poolclass=sa.pool.NullPool)
-        with other.connect() as admin:
-            assert admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
-            deadline = time.monotonic() + 30
-            alive = sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
-            while admin.execute(alive, {"pid": pid}).scalar():
-                assert time.monotonic() < deadline, "the backend did not end"
-                time.sleep(0.05)
-        other.dispose()
+        terminate_backend(pid)
         with pytest.raises(sa.exc.OperationalError) as raised, driver_cursor(session) as cursor:
             cursor.execute("SELECT 1")
         assert raised.value.connection_invalidated

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from servicekit.prepared import PreparedStatement, prepared
 from servicekit.settings import sqlalchemy_url
-from servicekit_testing import postgres_server_url
+from servicekit_testing import postgres_server_url, terminate_backend
 
 PROBE = sa.table("prepared_probe", sa.column("id", sa.Integer), sa.column("kind", sa.String))
 BY_KIND = sa.select(PROBE.c.id, PROBE.c.kind).where(PROBE.c.kind == "room", PROBE.c.id > sa.bindparam("above"))
@@ -60,16 +59,7 @@ def test_a_new_connection_prepares_again(engine: sa.Engine) -> None:
     with Session(engine) as session:
         assert len(statement.rows(session, {"above": 0})) == 2
         pid = session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
-    admin = sa.create_engine(sqlalchemy_url(postgres_server_url()), poolclass=sa.pool.NullPool)
-    with admin.connect() as connection:
-        assert connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
-        deadline = time.monotonic() + 30
-        while connection.execute(
-            sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
-        ).scalar():
-            assert time.monotonic() < deadline, "the backend did not end"
-            time.sleep(0.05)
-    admin.dispose()
+    terminate_backend(pid)
     with Session(engine) as session:
         assert len(statement.rows(session, {"above": 0})) == 2
         assert session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != pid
