@@ -4,6 +4,7 @@ the user events last told wins over the token's."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, g, request
@@ -26,10 +27,14 @@ _HOLD = {False: sa.select(_SHARED), True: sa.select(_EXCLUSIVE)}
 _USER_STATE = PreparedStatement("SELECT role, is_active, is_deleted FROM users WHERE id = $1", ("user_id",))
 
 
-def _user_state(session: Session, user_id: int) -> tuple[str, bool, bool] | None:
-    """(role, is_active, is_deleted) as the replica knows the user, or None if it has not heard of them."""
+def _user_state(session: Session, user_id: int) -> Any:
+    """The user's role, is_active and is_deleted as the replica knows them, or None if it has not heard of them."""
     rows = _USER_STATE.rows(session, {"user_id": user_id})
-    return tuple(rows[0]) if rows else None  # type: ignore[return-value]
+    return rows[0] if rows else None
+
+
+def _gone(user: Any) -> bool:
+    return bool(user.is_deleted or not user.is_active)
 
 
 def install_user_check(app: Flask) -> None:
@@ -43,11 +48,10 @@ def install_user_check(app: Flask) -> None:
         user = _user_state(current_session(), principal.user_id)
         if user is None:  # not heard of yet (a brand-new user): the token alone decides
             return
-        role, is_active, is_deleted = user
-        if is_deleted or not is_active:
+        if _gone(user):
             raise unauthorized("This account is no longer active.", token_given=True)
-        if role != principal.role:
-            g.principal = dataclasses.replace(principal, role=role)
+        if user.role != principal.role:
+            g.principal = dataclasses.replace(principal, role=user.role)
 
 
 def hold_for_booking(session: Session, user_id: int, *, exclusive: bool = False) -> None:
@@ -57,7 +61,7 @@ def hold_for_booking(session: Session, user_id: int, *, exclusive: bool = False)
     does the same inside book_reservation (booking.book)."""
     session.execute(_HOLD[exclusive], {"user_id": user_id})
     user = _user_state(session, user_id)
-    if user is not None and (user[2] or not user[1]):
+    if user is not None and _gone(user):
         raise unauthorized("This account is no longer active.", token_given=True)
 
 
