@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from reservation_service import create_app
+from reservation_service.availability import service as availability_service
 from reservation_service.config import Settings
 from servicekit_testing import TestKeys
 from tests.conftest import room_event
@@ -165,12 +166,22 @@ def test_availability_is_free_only_inside_opening_hours(
     assert sunday["free"] == [] and sunday["booked"] == []
 
 
+@pytest.fixture(params=["one scan of the occupied ranges", "room by room"])
+def search_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The search finds busy rooms one of two ways, chosen by the window's length: both must answer alike."""
+    longest_short_window = timedelta(days=3650) if request.param.startswith("one scan") else timedelta(0)
+    monkeypatch.setattr(availability_service, "SHORT_WINDOW", longest_short_window)
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("search_way")
 def test_the_free_room_search_respects_hours_and_buffers(
     client: FlaskClient, employee: dict[str, str], apply_event: ApplyEvent
 ) -> None:
     apply_event(room_event(1, opening_hours=WEEKDAYS_8_TO_18))  # UTC
     apply_event(room_event(2, buffer_minutes=30))
     apply_event(room_event(3))
+    apply_event(room_event(4, buffer_minutes=240))
     assert post(client, employee, "2030-04-01T12:00:00Z", "2030-04-01T12:45:00Z", room=3).status_code == 201
 
     def ids(start: str, end: str) -> list[int]:
@@ -178,13 +189,24 @@ def test_the_free_room_search_respects_hours_and_buffers(
         assert response.status_code == 200, response.get_json()
         return [room["id"] for room in response.get_json()["items"]]
 
-    assert ids("2030-04-01T10:00:00Z", "2030-04-01T11:00:00Z") == [1, 2, 3]
-    assert ids("2030-04-01T17:30:00Z", "2030-04-01T18:30:00Z") == [2, 3]  # room 1 closes at 18:00
-    assert ids("2030-04-01T13:00:00Z", "2030-04-01T14:00:00Z") == [1, 2, 3]
-    assert ids("2030-04-01T11:30:00Z", "2030-04-01T12:00:00Z") == [1, 2, 3]
+    assert ids("2030-04-01T10:00:00Z", "2030-04-01T11:00:00Z") == [1, 2, 3, 4]
+    assert ids("2030-04-01T17:30:00Z", "2030-04-01T18:30:00Z") == [2, 3, 4]  # room 1 closes at 18:00
+    assert ids("2030-04-01T13:00:00Z", "2030-04-01T14:00:00Z") == [1, 2, 3, 4]
+    assert ids("2030-04-01T11:30:00Z", "2030-04-01T12:00:00Z") == [1, 2, 3, 4]
     assert post(client, employee, "2030-04-01T15:00:00Z", "2030-04-01T16:00:00Z", room=2).status_code == 201
-    assert ids("2030-04-01T14:15:00Z", "2030-04-01T14:45:00Z") == [1, 3]  # its own buffer would reach 15:00
-    assert ids("2030-04-01T16:15:00Z", "2030-04-01T16:45:00Z") == [1, 3]  # inside the 16:00 meeting's buffer
+    assert ids("2030-04-01T14:15:00Z", "2030-04-01T14:45:00Z") == [1, 3, 4]  # its own buffer would reach 15:00
+    assert ids("2030-04-01T16:15:00Z", "2030-04-01T16:45:00Z") == [1, 3, 4]  # inside the 16:00 meeting's buffer
+    # The longest buffer, both ways: four hours after a meeting, and a window whose buffer reaches the next one.
+    assert post(client, employee, "2030-04-01T08:00:00Z", "2030-04-01T09:00:00Z", room=4).status_code == 201
+    assert post(client, employee, "2030-04-01T20:00:00Z", "2030-04-01T21:00:00Z", room=4).status_code == 201
+    assert ids("2030-04-01T12:45:00Z", "2030-04-01T13:00:00Z") == [1, 2, 3]  # 08:00's buffer lasts until 13:00
+    assert ids("2030-04-01T13:00:00Z", "2030-04-01T14:30:00Z") == [1, 2, 3, 4]
+    assert ids("2030-04-01T15:00:00Z", "2030-04-01T16:01:00Z") == [1, 3]  # its buffer would reach 20:01
+    assert ids("2030-04-01T15:00:00Z", "2030-04-01T16:00:00Z") == [1, 3, 4]
+    # Windows of days: room 1 closes at night; the 20:00 meeting keeps room 4 until 01:00 the next day.
+    assert ids("2030-03-31T00:00:00Z", "2030-04-03T00:00:00Z") == []
+    assert ids("2030-04-02T00:00:00Z", "2030-04-04T00:00:00Z") == [2, 3]
+    assert ids("2030-04-02T01:00:00Z", "2030-04-04T00:00:00Z") == [2, 3, 4]
 
 
 def test_an_update_of_purpose_alone_passes_a_tightened_policy(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -11,11 +12,18 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from reservation_service.replica.models import RoomReplica
-from reservation_service.reservations.models import CONFIRMED, Reservation, instant_param, overlapping
+from reservation_service.reservations.models import (
+    CONFIRMED,
+    Reservation,
+    instant_param,
+    occupied_range,
+    overlapping,
+)
 from reservation_service.reservations.policy import Interval, is_open, open_intervals
 from reservation_service.times import in_zone, local_day
 from servicekit.auth import Principal
 from servicekit.catalogue import RoomSummary
+from servicekit.prepared import prepared
 from servicekit.problems import Problem
 
 _DAY_BOOKINGS = (
@@ -99,16 +107,21 @@ def free_rooms(
     reservation's occupied range overlapping the window with the room's own buffer after it."""
     tags = sorted({tag.strip().lower() for tag in (equipment or "").split(",") if tag.strip()})
     parameters: dict[str, Any] = {"start": start, "end": end, "min_capacity": min_capacity, "tags": tags}
-    connection = session.connection()
     # Opening hours are per weekday in each room's zone: checked here, for the rooms that have them.
-    with_hours = _search(min_capacity is not None, bool(tags)).with_hours
-    closed = [room.id for room in connection.execute(with_hours, parameters) if not is_open(room, start, end)]
-    statements = _search(min_capacity is not None, bool(tags), bool(closed))
+    with_hours = prepared(_search(min_capacity is not None, bool(tags)).with_hours)
+    closed = [room.id for room in with_hours.rows(session, parameters) if not is_open(room, start, end)]
+    short_window = end - start <= SHORT_WINDOW
+    statements = _search(min_capacity is not None, bool(tags), bool(closed), short_window)
     parameters.update(closed=closed, limit=per_page, offset=(page - 1) * per_page)
     # The page and the total in one statement: the overlap test runs once per room, not again for a count.
-    # Planned per request, not prepared: a generic plan for the window's instants may walk each room's history.
-    rows = connection.execute(statements.page, parameters).all()
-    total = rows[0].total if rows else connection.execute(statements.count_all, parameters).scalar()
+    # A short window's statement is prepared (its plan reads the index on the ranges whatever the instants);
+    # a long one is planned per request: a generic plan for its instants may walk each room's history.
+    rows: Sequence[Any]
+    if short_window:
+        rows = prepared(statements.page).rows(session, parameters)
+    else:
+        rows = session.connection().execute(statements.page, parameters).all()
+    total = rows[0].total if rows else session.connection().execute(statements.count_all, parameters).scalar()
     return {
         "items": [dict(zip(_SUMMARY_NAMES, row, strict=False)) for row in rows],
         "page": page,
@@ -123,16 +136,30 @@ class _SearchStatements(NamedTuple):
     count_all: sa.Select[*tuple[Any, ...]]
 
 
+# Up to this long, a window's busy rooms are found with one scan of the index on the occupied ranges (every
+# reservation overlapping the window, a few per room at most); longer windows test each room on its own, through
+# its reservations that end after the window starts (one scan of a month's bookings of every room is worse).
+SHORT_WINDOW = timedelta(days=1)
+
+
 @cache
-def _search(with_capacity: bool, with_tags: bool, with_closed: bool = False) -> _SearchStatements:
+def _search(
+    with_capacity: bool, with_tags: bool, with_closed: bool = False, short_window: bool = False
+) -> _SearchStatements:
     """The free-room search's statements for one combination of filters, built once: building and cache-keying
     them cost more CPU than running them."""
     end_with_buffer = instant_param("end") + RoomReplica.buffer_minutes * sa.text("interval '1 minute'")
-    busy = (
-        sa.select(Reservation.id)
-        .where(Reservation.room_id == RoomReplica.id, Reservation.status == CONFIRMED)
-        .where(overlapping(instant_param("start"), end_with_buffer))
-    )
+    if short_window:
+        busy_rooms = _busy_in_window()
+        busy = sa.select(busy_rooms.c.room_id).where(
+            busy_rooms.c.room_id == RoomReplica.id, busy_rooms.c.start_time < end_with_buffer
+        )
+    else:
+        busy = (
+            sa.select(Reservation.id)
+            .where(Reservation.room_id == RoomReplica.id, Reservation.status == CONFIRMED)
+            .where(overlapping(instant_param("start"), end_with_buffer))
+        )
     conditions: list[sa.ColumnElement[bool]] = [RoomReplica.is_active.is_(True), RoomReplica.is_deleted.is_(False)]
     if with_capacity:
         conditions.append(RoomReplica.capacity >= sa.bindparam("min_capacity"))
@@ -142,11 +169,27 @@ def _search(with_capacity: bool, with_tags: bool, with_closed: bool = False) -> 
     with_hours = sa.select(RoomReplica.id, RoomReplica.timezone, RoomReplica.opening_hours).where(
         *conditions, sa.func.jsonb_typeof(RoomReplica.opening_hours) == "object"
     )
-    if with_closed:
-        conditions.append(RoomReplica.id.not_in(sa.bindparam("closed", expanding=True)))
+    if with_closed:  # one array parameter, not a list of them: the prepared statement's shape stays the same
+        conditions.append(RoomReplica.id != sa.func.all(sa.bindparam("closed", type_=ARRAY(sa.BigInteger))))
     conditions.append(~sa.exists(busy))
     total = sa.func.count().over().label("total")
     page = sa.select(*_SUMMARY, total).where(*conditions).order_by(RoomReplica.id)
     page = page.limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
     count = sa.select(sa.func.count()).select_from(RoomReplica).where(*conditions)
     return _SearchStatements(with_hours, page, count)
+
+
+def _busy_in_window() -> sa.CTE:
+    """The confirmed reservations whose occupied range overlaps the window stretched by the longest buffer of
+    any room, read once (MATERIALIZED: PostgreSQL would otherwise test them room by room, through the index on
+    (room_id, occupied_until)); each room then keeps those that start before its own buffer's end. The longest
+    buffer comes from the index on the rooms' buffers (migration 0010)."""
+    longest_buffer = sa.func.coalesce(sa.select(sa.func.max(RoomReplica.buffer_minutes)).scalar_subquery(), 0)
+    stretched_end = instant_param("end") + longest_buffer * sa.text("interval '1 minute'")
+    window = sa.func.tstzrange(instant_param("start"), stretched_end, "[)")
+    return (
+        sa.select(Reservation.room_id, Reservation.start_time)
+        .where(Reservation.status == CONFIRMED, occupied_range().op("&&")(window))
+        .cte("busy")
+        .prefix_with("MATERIALIZED")
+    )

@@ -57,6 +57,12 @@ def instant_param(name: str) -> sa.ColumnElement[datetime]:
     return sa.cast(sa.bindparam(name, type_=instant), instant)
 
 
+def occupied_range() -> sa.ColumnElement[object]:
+    """A reservation's occupied range as a tstzrange: the expression the exclusion constraint and the index on
+    the confirmed reservations' ranges (migration 0010) are built on, so a test written with it uses them."""
+    return sa.func.tstzrange(Reservation.start_time, Reservation.occupied_until, "[)")
+
+
 def overlapping(start: sa.ColumnElement[datetime], until: sa.ColumnElement[datetime]) -> sa.ColumnElement[bool]:
     """A reservation's occupied range [start_time, occupied_until) overlaps [start, until). With the room's id
     given too, the index on (room_id, occupied_until) answers it from the room's reservations that end after
