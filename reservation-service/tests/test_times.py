@@ -1,13 +1,17 @@
-"""in_zone writes an instant as ISO 8601 in a room's zone, exactly as datetime.isoformat() would."""
+"""in_zone writes an instant as ISO 8601 in a room's zone, exactly as datetime.isoformat() would; a response
+body's local_instant reads the same once the JSON encoder has written it."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import Flask
 
-from reservation_service.times import in_zone
+from reservation_service.times import in_zone, local_instant
+from servicekit.bodies import JSONProvider
 
 ZONES = [
     "UTC",
@@ -33,6 +37,14 @@ INSTANTS = [
 def test_the_same_text_as_isoformat(zone: str) -> None:
     for instant in INSTANTS:
         assert in_zone(instant, zone) == instant.astimezone(ZoneInfo(zone)).isoformat(), (zone, instant)
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_a_response_body_reads_the_same_text(zone: str) -> None:
+    provider = JSONProvider(Flask(__name__))
+    for instant in [*INSTANTS, datetime(9999, 12, 31, 23, tzinfo=UTC)]:  # the last: past some zones' calendars
+        written = json.loads(provider.dumps({"at": local_instant(instant, zone)}))
+        assert written == {"at": in_zone(instant, zone)}, (zone, instant)
 
 
 def test_an_offset_with_seconds_keeps_them() -> None:

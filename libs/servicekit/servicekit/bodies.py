@@ -40,8 +40,9 @@ MAX_JSON_DEPTH = 64
 class JSONProvider(DefaultJSONProvider):
     """Request bodies hold finite numbers only: NaN, Infinity and 1e400 are not JSON a client means. Responses
     are encoded by orjson (a page of 50 in a tenth of the standard library's time), keys in the order built;
-    what it cannot encode exactly as Flask would (dates, an integer past 64 bits echoed from a request) goes
-    through Flask's encoder."""
+    dates and times as ISO 8601, as the API writes every instant (Flask's encoder would write an HTTP date);
+    what orjson cannot encode as Flask would (an integer past 64 bits echoed from a request) goes through
+    Flask's encoder."""
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         if kwargs and kwargs != _COMPACT:  # indented (debug) output: the standard encoder
@@ -56,7 +57,7 @@ class JSONProvider(DefaultJSONProvider):
 
 
 _COMPACT = {"separators": (",", ":")}  # what Flask's jsonify asks for outside debug mode
-_AS_FLASK_WOULD = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+_AS_FLASK_WOULD = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 
 
 def _refuse_constant(name: str) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
@@ -51,12 +51,17 @@ class _Outcome(NamedTuple):
 _BOOK_RESERVATION = "SELECT * FROM book_reservation(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
-def to_dict(reservation: Reservation | sa.Row[Any], zone_name: str) -> dict[str, Any]:
+def to_dict(
+    reservation: Reservation | sa.Row[Any],
+    zone_name: str,
+    written: Callable[[datetime, str], datetime | str] = in_zone,
+) -> dict[str, Any]:
     """The API form: instants with the room's UTC offset at that instant (from the object, or from a row of
-    the table's columns)."""
+    the table's columns). Instants as text (events), or `written=local_instant` for a response body, where the
+    JSON encoder writes them."""
 
-    def instant(value: datetime | None) -> str | None:
-        return in_zone(value, zone_name) if value is not None else None
+    def instant(value: datetime | None) -> datetime | str | None:
+        return written(value, zone_name) if value is not None else None
 
     return {
         "id": reservation.id,

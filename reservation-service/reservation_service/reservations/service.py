@@ -13,6 +13,7 @@ from reservation_service.replica.models import RoomReplica
 from reservation_service.reservations import booking, rules
 from reservation_service.reservations.models import CANCELLED, CONFIRMED, RELEASED, Reservation, instant_param
 from reservation_service.reservations.policy import Limits, check_policy
+from reservation_service.times import local_instant
 from servicekit.auth import Principal
 from servicekit.db import utcnow
 from servicekit.pagination import paginate
@@ -144,7 +145,7 @@ def list_visible(*, session: Session, viewer: Principal, page: int, per_page: in
         # Prepared where every filter is an equality (a generic plan serves it as well as a planned one); a
         # range of instants is planned per request.
         built_once=not filters.keys() & {"from_", "to"},
-        render=lambda row: booking.to_dict(row, row.timezone),
+        render=lambda row: booking.to_dict(row, row.timezone, local_instant),
     )
 
 
