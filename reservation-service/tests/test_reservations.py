@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -8,6 +9,8 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from reservation_service.reservations.booking import Booked
+from reservation_service.reservations.models import Reservation
 from servicekit_testing import TestKeys
 from tests.conftest import room_event
 
@@ -34,6 +37,9 @@ def test_booking_a_free_slot(client: FlaskClient, employee: dict[str, str], room
     with engine.connect() as connection:
         event = connection.execute(sa.text("SELECT event_type, payload FROM outbox")).one()
     assert event[0] == "reservation_created" and event[1]["data"]["id"] == body["id"]
+    assert event[1]["data"] == body and event[1]["aggregate_id"] == body["id"]
+    # What book() answers from (a plain value) carries every column of the table.
+    assert {field.name for field in fields(Booked)} == set(Reservation.__table__.columns.keys())
 
 
 def test_overlap_is_409_listing_the_conflict(client: FlaskClient, employee: dict[str, str], room: int) -> None:

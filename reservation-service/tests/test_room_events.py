@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 
+from reservation_service.replica.models import Room, RoomReplica
+from servicekit.db import db
 from tests.conftest import room_event, user_deleted
 from tests.test_changes import backdate
 from tests.test_reservations import book
@@ -22,6 +26,17 @@ def test_created_then_updated(apply_event: Callable[..., bool], engine: sa.Engin
     apply_event(room_event(7))
     apply_event(room_event(7, "room_updated", version=2, name="Renamed"))
     assert replica(engine) == [(7, "Renamed", 2, False)]
+
+
+def test_a_room_as_requests_read_it_carries_every_column(apply_event: Callable[..., bool], app: Flask) -> None:
+    """Room (the plain value requests read) and the replica's table must not drift apart."""
+    assert [field.name for field in fields(Room)] == list(RoomReplica.__table__.columns.keys())
+    apply_event(room_event(7, buffer_minutes=15, equipment=["projector"]))
+    with app.app_context():
+        room = Room.find(db.session, 7)
+        assert Room.find(db.session, 8) is None
+    assert room is not None and room.bookable
+    assert (room.id, room.buffer_minutes, room.equipment, room.timezone) == (7, 15, ["projector"], "UTC")
 
 
 def test_redelivered_event_has_no_second_effect(apply_event: Callable[..., bool], engine: sa.Engine) -> None:

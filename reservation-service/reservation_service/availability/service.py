@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from reservation_service.replica.models import RoomReplica
+from reservation_service.replica.models import Room, RoomReplica
 from reservation_service.reservations.models import (
     CONFIRMED,
     Reservation,
@@ -41,7 +41,7 @@ _SUMMARY_NAMES = [column.name for column in _SUMMARY]
 def day_availability(*, session: Session, room_id: int, day: date, viewer: Principal) -> dict[str, Any]:
     """Occupied ranges (buffers included) and free time inside opening hours, covering the room's local day;
     others' bookings show as times only."""
-    room = RoomReplica.find(session, room_id)
+    room = Room.find(session, room_id)
     if room is None or room.is_deleted:
         raise Problem(404, f"Room {room_id} does not exist.")
     day_start, day_end = local_day(day, room.timezone)

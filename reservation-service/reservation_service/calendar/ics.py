@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from icalendar import Calendar, Event
 from sqlalchemy.orm import Session
 
-from reservation_service.replica.models import RoomReplica
+from reservation_service.replica.models import Room, RoomReplica
 from reservation_service.reservations.models import CONFIRMED, Reservation
 from servicekit.db import utcnow
 
@@ -29,12 +29,12 @@ def calendar(name: str, events: Iterable[Event]) -> bytes:
     return bytes(cal.to_ical())
 
 
-def location(room: RoomReplica) -> str:
+def location(room: Room | RoomReplica) -> str:
     floor = f"floor {room.floor}" if room.floor else None
     return ", ".join(part for part in (room.name, room.building, floor) if part)
 
 
-def event(reservation: Reservation, room: RoomReplica, *, private: bool = False) -> Event:
+def event(reservation: Reservation, room: Room | RoomReplica, *, private: bool = False) -> Event:
     """One VEVENT; `private` hides purpose and owner (someone else's booking in a room feed)."""
     item = Event()
     item.add("uid", f"reservation-{reservation.id}@meeting-room-system")
@@ -59,7 +59,7 @@ def user_feed(session: Session, user_id: int) -> bytes:
     return calendar("My room bookings", (event(reservation, room) for reservation, room in rows))
 
 
-def room_feed(session: Session, room: RoomReplica, *, viewer_id: int, viewer_is_admin: bool) -> bytes:
+def room_feed(session: Session, room: Room, *, viewer_id: int, viewer_is_admin: bool) -> bytes:
     """A room's confirmed reservations from 7 days back to 90 ahead; others' as Busy, as availability shows."""
     now = utcnow()
     rows = session.scalars(
@@ -75,5 +75,5 @@ def room_feed(session: Session, room: RoomReplica, *, viewer_id: int, viewer_is_
     return calendar(room.name, events)
 
 
-def single(reservation: Reservation, room: RoomReplica) -> bytes:
+def single(reservation: Reservation, room: Room) -> bytes:
     return calendar(room.name, [event(reservation, room)])

@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask import Response, current_app, request
 
 from reservation_service.calendar import ics, secrets
-from reservation_service.replica.models import RoomReplica, UserReplica
+from reservation_service.replica.models import Room, UserReplica
 from reservation_service.reservations import service as reservations
 from servicekit.auth import current_principal
 from servicekit.db import current_session, statements_commit_alone
@@ -100,7 +100,7 @@ def user_feed(secret: str) -> Response:
 def room_feed(secret: str, room_id: int) -> Response:
     """A room's bookings from 7 days back to 90 ahead: yours in full, others' as Busy."""
     owner = _feed_owner(secret)
-    room = current_session().get(RoomReplica, room_id)
+    room = Room.find(current_session(), room_id)
     if room is None or room.is_deleted:
         raise Problem(404, f"Room {room_id} does not exist.")
     user_id, is_admin = (owner, False) if isinstance(owner, int) else (owner.id, owner.role == "admin")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from reservation_service.replica.models import RoomReplica
+from reservation_service.replica.models import Room, RoomReplica
 from reservation_service.reservations import booking, service
 from reservation_service.reservations.models import CONFIRMED, RELEASED, Reservation
 from servicekit.auth import Principal
@@ -21,7 +21,7 @@ EARLY = timedelta(minutes=15)  # check-in opens this long before the start
 RELEASE_REASON = "not checked in"
 
 
-def window(reservation: Reservation, room: RoomReplica) -> tuple[datetime, datetime]:
+def window(reservation: Reservation, room: Room) -> tuple[datetime, datetime]:
     """When check-in is allowed, both ends inclusive: from 15 minutes before the start until the end, or, in
     rooms that require check-in, until start + check_in_minutes if that comes first."""
     closes = reservation.end_time
@@ -30,7 +30,7 @@ def window(reservation: Reservation, room: RoomReplica) -> tuple[datetime, datet
     return reservation.start_time - EARLY, closes
 
 
-def check_in(*, session: Session, reservation_id: int, user: Principal) -> tuple[Reservation, RoomReplica]:
+def check_in(*, session: Session, reservation_id: int, user: Principal) -> tuple[Reservation, Room]:
     reservation, room = service.get_visible(session=session, reservation_id=reservation_id, viewer=user, lock=True)
     if reservation.status != CONFIRMED:
         raise Problem(409, f"This reservation is {reservation.status}.", slug="reservation-cancelled")

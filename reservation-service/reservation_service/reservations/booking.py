@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
@@ -13,7 +14,7 @@ from psycopg2.errors import ExclusionViolation
 from sqlalchemy.orm import Session
 
 from reservation_service.config import SERVICE_NAME
-from reservation_service.replica.models import RoomReplica
+from reservation_service.replica.models import Room
 from reservation_service.reservations import rules
 from reservation_service.reservations.locks import ROOM_LOCK_KEY
 from reservation_service.reservations.models import CONFIRMED, Reservation, instant_param, overlapping
@@ -37,6 +38,32 @@ _OVERLAPPING = (
 )
 
 
+@dataclass(slots=True)
+class Booked:
+    """A reservation as book() writes it: a plain value (it never enters the session; an ORM instance of these
+    columns cost more CPU to build than the booking's statement). Its id is known once book_reservation ran."""
+
+    id: int
+    room_id: int
+    user_id: int
+    start_time: datetime
+    end_time: datetime
+    occupied_until: datetime
+    purpose: str | None
+    attendees: int
+    status: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    series_id: int | None
+    checked_in_at: datetime | None
+
+
+NOT_YET_WRITTEN = 0  # the id of a Booked before book_reservation numbers it (in the row and in its event)
+
+
 class _Outcome(NamedTuple):
     """A row of book_reservation: "booked" (the new id), "conflict" (one per overlapping reservation),
     "quota" (the count in `id`) or "user-gone"."""
@@ -52,7 +79,7 @@ _BOOK_RESERVATION = "SELECT * FROM book_reservation(%s, %s, %s, %s, %s, %s, %s, 
 
 
 def to_dict(
-    reservation: Reservation | sa.Row[Any],
+    reservation: Reservation | Booked | sa.Row[Any],
     zone_name: str,
     written: Callable[[datetime, str], datetime | str] = in_zone,
 ) -> dict[str, Any]:
@@ -88,7 +115,7 @@ def publish(session: Session, reservation: Reservation, event_type: str, zone_na
 def conflicts(
     session: Session,
     *,
-    room: RoomReplica,
+    room: Room,
     start: datetime,
     occupied_until: datetime,
     viewer: Principal,
@@ -140,7 +167,7 @@ def _constraint_as_conflict() -> Iterator[None]:
 
 
 def write_change(
-    session: Session, reservation: Reservation, values: dict[str, Any], room: RoomReplica, viewer: Principal
+    session: Session, reservation: Reservation, values: dict[str, Any], room: Room, viewer: Principal
 ) -> None:
     """Apply a change to an existing reservation; 409 listing the conflicts if its new range is taken."""
     take_room(session, room.id)
@@ -163,21 +190,21 @@ def write_change(
 def book(
     *,
     session: Session,
-    room: RoomReplica,
+    room: Room,
     window: rules.Window,
     values: dict[str, Any],
     user: Principal,
     series: Aggregate | None = None,
     user_lock: UserLock = "held",
     max_upcoming: int | None = None,
-) -> Reservation:
+) -> Booked:
     """Write one checked booking and its event in one round trip (book_reservation, migration 0008): the
     user's turn (`held`: the caller took it), the user re-read after it, the quota when `max_upcoming` is
     given, the room's turn, the overlap check, the row and its outbox event. 409 listing the conflicts if the
     room is taken, 401 if the user was removed meanwhile, 422 over the quota."""
     now = utcnow()
-    reservation = Reservation(
-        id=None,
+    reservation = Booked(
+        id=NOT_YET_WRITTEN,
         room_id=room.id,
         user_id=user.user_id,
         start_time=window.start,

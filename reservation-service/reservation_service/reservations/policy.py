@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from reservation_service.replica.models import RoomReplica
+from reservation_service.replica.models import Room
 from reservation_service.reservations.models import CONFIRMED, Reservation
 from servicekit.auth import Principal
 from servicekit.problems import Problem
@@ -82,7 +82,7 @@ def is_open(room: HasOpeningHours, start: datetime, end: datetime) -> bool:
     return any(opens <= start and end <= closes for opens, closes in intervals)
 
 
-def policy_errors(room: RoomReplica, start: datetime, end: datetime, *, now: datetime, limits: Limits) -> list[Any]:
+def policy_errors(room: Room, start: datetime, end: datetime, *, now: datetime, limits: Limits) -> list[Any]:
     """What of the room's policy a booking [start, end) breaks, as field errors."""
     errors = []
     if room.max_days_ahead is not None and start > now + timedelta(days=room.max_days_ahead):
@@ -101,7 +101,7 @@ def policy_problem(errors: list[Any], detail: str = "The booking breaks the room
     return Problem(422, detail, slug="policy-violation", title="Booking policy violated", errors=errors)
 
 
-def check_policy(room: RoomReplica, start: datetime, end: datetime, *, now: datetime, limits: Limits) -> None:
+def check_policy(room: Room, start: datetime, end: datetime, *, now: datetime, limits: Limits) -> None:
     errors = policy_errors(room, start, end, now=now, limits=limits)
     if errors:
         raise policy_problem(errors)

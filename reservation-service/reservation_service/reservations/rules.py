@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from reservation_service.replica.models import RoomReplica
+from reservation_service.replica.models import Room
 from reservation_service.reservations.models import CONFIRMED, Reservation
 from reservation_service.times import TimeError, parse_instant
 from servicekit.problems import Problem, validation_problem
@@ -21,8 +21,8 @@ class Window:
     end: datetime
 
 
-def bookable_room(session: Session, room_id: int) -> RoomReplica:
-    room = RoomReplica.find(session, room_id)
+def bookable_room(session: Session, room_id: int) -> Room:
+    room = Room.find(session, room_id)
     if room is None or not room.bookable:
         raise Problem(
             422,
@@ -34,7 +34,7 @@ def bookable_room(session: Session, room_id: int) -> RoomReplica:
     return room
 
 
-def parse_window(values: dict[str, Any], room: RoomReplica) -> Window:
+def parse_window(values: dict[str, Any], room: Room) -> Window:
     """Read start_time and end_time in the room's zone (offsets win); field errors are 422."""
     zone = ZoneInfo(room.timezone)
     errors: list[dict[str, Any]] = []
@@ -66,7 +66,7 @@ def check_window(window: Window, *, now: datetime, start_must_be_future: bool = 
         raise validation_problem(errors)
 
 
-def check_capacity(attendees: int, room: RoomReplica) -> None:
+def check_capacity(attendees: int, room: Room) -> None:
     if attendees > room.capacity:
         raise validation_problem([{"field": "attendees", "message": f"The room holds at most {room.capacity} people."}])
 

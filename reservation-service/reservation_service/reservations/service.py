@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from reservation_service.replica.models import RoomReplica
+from reservation_service.replica.models import Room, RoomReplica
 from reservation_service.reservations import booking, rules
 from reservation_service.reservations.models import CANCELLED, CONFIRMED, RELEASED, Reservation, instant_param
 from reservation_service.reservations.policy import Limits, check_policy
@@ -22,7 +22,7 @@ from servicekit.problems import Problem
 
 def create_reservation(
     *, session: Session, reservation_in: dict[str, Any], user: Principal, limits: Limits
-) -> tuple[Reservation, RoomReplica]:
+) -> tuple[booking.Booked, Room]:
     room = rules.bookable_room(session, reservation_in["room_id"])
     window = rules.parse_window(reservation_in, room)
     now = utcnow()
@@ -44,7 +44,7 @@ def create_reservation(
 
 def update_reservation(
     *, session: Session, reservation_id: int, changes: dict[str, Any], user: Principal, limits: Limits
-) -> tuple[Reservation, RoomReplica]:
+) -> tuple[Reservation, Room]:
     """Apply a partial change, re-checking every rule against the result (the room's policy only when the
     room or the time changes)."""
     reservation = _visible(session, reservation_id, user, lock=True)
@@ -121,10 +121,9 @@ def _visible(session: Session, reservation_id: int, viewer: Principal, *, lock: 
 
 def get_visible(
     *, session: Session, reservation_id: int, viewer: Principal, lock: bool = False
-) -> tuple[Reservation, RoomReplica]:
+) -> tuple[Reservation, Room]:
     reservation = _visible(session, reservation_id, viewer, lock=lock)
-    room = session.get(RoomReplica, reservation.room_id)
-    assert room is not None
+    room = Room.get(session, reservation.room_id)
     return reservation, room
 
 

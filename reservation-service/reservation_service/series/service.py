@@ -3,6 +3,7 @@ events; `fail` books all or nothing in one transaction, `skip` books the ones th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from reservation_service.access import hold_for_booking
-from reservation_service.replica.models import RoomReplica
+from reservation_service.replica.models import Room
 from reservation_service.reservations import booking, rules, service
 from reservation_service.reservations.models import CONFIRMED, Reservation
 from reservation_service.reservations.policy import Limits, check_quota, policy_errors, policy_problem
@@ -22,7 +23,9 @@ from servicekit.db import utcnow
 from servicekit.problems import Problem, validation_problem
 
 
-def to_dict(series: ReservationSeries, zone: str, reservations: list[Reservation]) -> dict[str, Any]:
+def to_dict(
+    series: ReservationSeries, zone: str, reservations: Sequence[Reservation | booking.Booked]
+) -> dict[str, Any]:
     return {
         "id": series.id,
         "room_id": series.room_id,
@@ -37,7 +40,7 @@ def to_dict(series: ReservationSeries, zone: str, reservations: list[Reservation
     }
 
 
-def _expand(series_in: dict[str, Any], room: RoomReplica) -> tuple[str, list[rules.Window]]:
+def _expand(series_in: dict[str, Any], room: Room) -> tuple[str, list[rules.Window]]:
     window = rules.parse_window(series_in, room)
     rules.check_window(window, now=utcnow())
     try:
@@ -59,7 +62,7 @@ def _skip(window: rules.Window, zone: str, reason: str, **details: Any) -> dict[
 
 def create_series(
     *, session: Session, series_in: dict[str, Any], user: Principal, limits: Limits
-) -> tuple[ReservationSeries, RoomReplica, list[Reservation]]:
+) -> tuple[ReservationSeries, Room, list[booking.Booked]]:
     room = rules.bookable_room(session, series_in["room_id"])
     rule_text, windows = _expand(series_in, room)
     rules.check_capacity(series_in["attendees"], room)
@@ -119,12 +122,11 @@ def _policy_problem(windows: list[rules.Window], broken: dict[int, list[Any]], z
     return policy_problem(errors, f"{len(broken)} occurrences break the room's booking policy, the first at {first}.")
 
 
-def _visible(session: Session, series_id: int, viewer: Principal) -> tuple[ReservationSeries, RoomReplica]:
+def _visible(session: Session, series_id: int, viewer: Principal) -> tuple[ReservationSeries, Room]:
     series = session.get(ReservationSeries, series_id)
     if series is None or not (viewer.is_admin or series.user_id == viewer.user_id):
         raise Problem(404, f"Series {series_id} does not exist.")
-    room = session.get(RoomReplica, series.room_id)
-    assert room is not None  # the foreign key guarantees it
+    room = Room.get(session, series.room_id)
     return series, room
 
 
@@ -135,14 +137,14 @@ def _occurrences(session: Session, series: ReservationSeries, *, lock: bool = Fa
 
 def get_series(
     *, session: Session, series_id: int, viewer: Principal
-) -> tuple[ReservationSeries, RoomReplica, list[Reservation]]:
+) -> tuple[ReservationSeries, Room, list[Reservation]]:
     series, room = _visible(session, series_id, viewer)
     return series, room, _occurrences(session, series)
 
 
 def update_series(
     *, session: Session, series_id: int, changes: dict[str, Any], user: Principal
-) -> tuple[ReservationSeries, RoomReplica, list[Reservation]]:
+) -> tuple[ReservationSeries, Room, list[Reservation]]:
     """New purpose or attendees for the series and every confirmed occurrence not yet started."""
     series, room = _visible(session, series_id, user)
     if "attendees" in changes:
