@@ -87,24 +87,23 @@ def to_dict(
     the table's columns). Instants as text (events), or `written=local_instant` for a response body, where the
     JSON encoder writes them."""
 
-    def instant(value: datetime | None) -> datetime | str | None:
-        return written(value, zone_name) if value is not None else None
-
+    # Four of the six instants are never NULL; written without a helper per value (a page has 300).
+    cancelled_at, checked_in_at = reservation.cancelled_at, reservation.checked_in_at
     return {
         "id": reservation.id,
         "room_id": reservation.room_id,
         "user_id": reservation.user_id,
-        "start_time": instant(reservation.start_time),
-        "end_time": instant(reservation.end_time),
+        "start_time": written(reservation.start_time, zone_name),
+        "end_time": written(reservation.end_time, zone_name),
         "purpose": reservation.purpose,
         "attendees": reservation.attendees,
         "status": reservation.status,
-        "created_at": instant(reservation.created_at),
-        "updated_at": instant(reservation.updated_at),
-        "cancelled_at": instant(reservation.cancelled_at),
+        "created_at": written(reservation.created_at, zone_name),
+        "updated_at": written(reservation.updated_at, zone_name),
+        "cancelled_at": None if cancelled_at is None else written(cancelled_at, zone_name),
         "cancel_reason": reservation.cancel_reason,
         "series_id": reservation.series_id,
-        "checked_in_at": instant(reservation.checked_in_at),
+        "checked_in_at": None if checked_in_at is None else written(checked_in_at, zone_name),
     }
 
 
