@@ -9,37 +9,62 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from unittest import mock
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from servicekit.auth import Principal
+from servicekit.prepared import PreparedStatement
 from servicekit.settings import sqlalchemy_url
 
 
 def _explain(url: str, call: Callable[[Session], Any]) -> list[dict[str, Any]]:
     engine = sa.create_engine(sqlalchemy_url(url))
-    captured: list[tuple[str, Any]] = []
+    captured: list[tuple[str, Any, PreparedStatement | None]] = []
 
     def capture(_c: Any, _cur: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
-        captured.append((statement, parameters))
+        captured.append((statement, parameters, None))
+
+    # Prepared statements go through the driver's cursor, past SQLAlchemy's events: recorded here instead.
+    run_prepared = PreparedStatement.rows
+
+    def capture_prepared(self: PreparedStatement, session: Session, parameters: dict[str, Any] | None = None) -> Any:
+        captured.append((self.sql, self.arguments(parameters), self))
+        return run_prepared(self, session, parameters)
 
     try:
         with Session(engine) as session:
             sa.event.listen(engine, "before_cursor_execute", capture)
-            call(session)
+            with mock.patch.object(PreparedStatement, "rows", capture_prepared):
+                call(session)
             sa.event.remove(engine, "before_cursor_execute", capture)
             plans = []
-            for statement, parameters in captured:
-                if not statement.lstrip().upper().startswith("SELECT"):
+            for statement, parameters, prepared in captured:
+                if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
                     continue
-                rows = session.connection().exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).all()
-                plan = [row[0] for row in rows]
+                plan = _plan(session, statement, parameters, prepared)
                 plans.append({"sql": " ".join(statement.split()), "plan": plan, "total": plan[-1] if plan else ""})
             session.rollback()
         return plans
     finally:
         engine.dispose()
+
+
+def _plan(session: Session, statement: str, parameters: Any, prepared: PreparedStatement | None) -> list[str]:
+    connection = session.connection()
+    if prepared is None:
+        return [row[0] for row in connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)]
+    # The plan PostgreSQL makes for the prepared statement with these values, as the service executes it.
+    connection.exec_driver_sql(f"PREPARE bench_explained AS {statement}")
+    arguments = f"({', '.join(['%s'] * len(parameters))})" if parameters else ""
+    try:
+        rows = connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_explained{arguments}", tuple(parameters)
+        ).all()
+    finally:
+        connection.exec_driver_sql("DEALLOCATE bench_explained")
+    return [row[0] for row in rows]
 
 
 def free_rooms(url: str, start: datetime, end: datetime, min_capacity: int, equipment: str) -> list[dict[str, Any]]:

@@ -34,22 +34,27 @@ class PreparedStatement:
             compiled: Any = statement.compile(dialect=_DIALECT)
             sql, self._order = str(compiled), tuple(compiled.positiontup or ())
             self._defaults = {name: value for name, value in compiled.params.items() if value is not None}
+        self.sql = sql  # with $1, $2 ... (what bench/explain.py prepares to explain it)
         self.name = "p_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:20]
         self._prepare = f"PREPARE {self.name} AS {sql}"
         arguments = f"({', '.join(['%s'] * len(self._order))})" if self._order else ""
         self._execute = f"EXECUTE {self.name}{arguments}"
         self._row_type: Any = None
 
+    def arguments(self, parameters: dict[str, Any] | None = None) -> list[Any]:
+        """The values for $1, $2 ... from the parameters by name (and the statement's own constants)."""
+        values = {**self._defaults, **(parameters or {})}
+        return [values[name] for name in self._order]
+
     def rows(self, session: Session, parameters: dict[str, Any] | None = None) -> list[Any]:
         """The rows, as named tuples (columns by name or position)."""
-        values = {**self._defaults, **(parameters or {})}
         connection = session.connection()
         prepared: set[str] = connection.connection.info.setdefault("prepared_statements", set())
         with driver_cursor(session) as cursor:
             if self.name not in prepared:
                 cursor.execute(self._prepare)
                 prepared.add(self.name)
-            cursor.execute(self._execute, [values[name] for name in self._order])
+            cursor.execute(self._execute, self.arguments(parameters))
             if self._row_type is None:
                 self._row_type = namedtuple("Row", [column.name for column in cursor.description], rename=True)  # type: ignore[misc]
             return [self._row_type._make(row) for row in cursor.fetchall()]
