@@ -180,7 +180,9 @@ install_python_requirements() {
     log "installing Python requirements (uv pip install -r requirements-dev.txt)"
     rm -f "${REQ_HASH_FILE}"
     "${VENV}/bin/python" -m pip install --disable-pip-version-check -q "uv==${UV_VERSION}"
-    UV_CACHE_DIR="${UV_CACHE}" "${VENV}/bin/uv" pip install --python "${VENV}/bin/python" -q -r requirements-dev.txt
+    # Compiled now, as pip would: with PYTHONDONTWRITEBYTECODE set, every process would compile its imports anew.
+    UV_CACHE_DIR="${UV_CACHE}" "${VENV}/bin/uv" pip install --python "${VENV}/bin/python" --compile-bytecode -q \
+        -r requirements-dev.txt
     # Hash after the install: the venv may have just been (re)created.
     requirements_hash >"${REQ_HASH_FILE}"
 }
