@@ -69,6 +69,25 @@ def terminate_backend(pid: int, *, timeout_s: float = 30) -> None:
         admin.dispose()
 
 
+@contextmanager
+def one_connection_engine(*setup: str, cleanup: str | None = None) -> Iterator[sa.Engine]:
+    """An engine of a single pooled connection to the test server, so a test knows which PostgreSQL session it
+    gets back (ended, reused, with statements prepared on it); the `setup` statements run first, `cleanup` last.
+    Without setup, nothing connects before the test does."""
+    engine = sa.create_engine(sqlalchemy_url(postgres_server_url()), pool_size=1, max_overflow=0)
+    try:
+        if setup:
+            with engine.begin() as connection:
+                for statement in setup:
+                    connection.execute(sa.text(statement))
+        yield engine
+        if cleanup is not None:
+            with engine.begin() as connection:
+                connection.execute(sa.text(cleanup))
+    finally:
+        engine.dispose()
+
+
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 

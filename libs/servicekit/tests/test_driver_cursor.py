@@ -10,20 +10,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from servicekit.db import driver_cursor
-from servicekit.settings import sqlalchemy_url
-from servicekit_testing import postgres_server_url, terminate_backend
+from servicekit_testing import one_connection_engine, terminate_backend
 
 
 @pytest.fixture
 def engine() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(sqlalchemy_url(postgres_server_url()), pool_size=1, max_overflow=0)
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP TABLE IF EXISTS driver_cursor_probe"))
-        connection.execute(sa.text("CREATE TABLE driver_cursor_probe (id integer PRIMARY KEY)"))
-    yield engine
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP TABLE driver_cursor_probe"))
-    engine.dispose()
+    with one_connection_engine(
+        "DROP TABLE IF EXISTS driver_cursor_probe",
+        "CREATE TABLE driver_cursor_probe (id integer PRIMARY KEY)",
+        cleanup="DROP TABLE driver_cursor_probe",
+    ) as engine:
+        yield engine
 
 
 def test_statements_run_in_the_sessions_transaction(engine: sa.Engine) -> None:

@@ -11,15 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 import servicekit.db  # noqa: F401  (registers the checkout check on every pool)
-from servicekit.settings import sqlalchemy_url
-from servicekit_testing import postgres_server_url, terminate_backend
+from servicekit_testing import one_connection_engine, terminate_backend
 
 
 @pytest.fixture
 def pooled() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(sqlalchemy_url(postgres_server_url()), pool_size=1, max_overflow=0)
-    yield engine
-    engine.dispose()
+    with one_connection_engine() as engine:
+        yield engine
 
 
 def _backend_pid(engine: sa.Engine) -> int:

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from servicekit.prepared import PreparedStatement, prepared
-from servicekit.settings import sqlalchemy_url
-from servicekit_testing import postgres_server_url, terminate_backend
+from servicekit_testing import one_connection_engine, terminate_backend
 
 PROBE = sa.table("prepared_probe", sa.column("id", sa.Integer), sa.column("kind", sa.String))
 BY_KIND = sa.select(PROBE.c.id, PROBE.c.kind).where(PROBE.c.kind == "room", PROBE.c.id > sa.bindparam("above"))
@@ -18,15 +17,13 @@ BY_KIND = sa.select(PROBE.c.id, PROBE.c.kind).where(PROBE.c.kind == "room", PROB
 
 @pytest.fixture
 def engine() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(sqlalchemy_url(postgres_server_url()), pool_size=1, max_overflow=0)
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP TABLE IF EXISTS prepared_probe"))
-        connection.execute(sa.text("CREATE TABLE prepared_probe (id integer PRIMARY KEY, kind text)"))
-        connection.execute(sa.text("INSERT INTO prepared_probe VALUES (1, 'room'), (2, 'user'), (3, 'room')"))
-    yield engine
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP TABLE prepared_probe"))
-    engine.dispose()
+    with one_connection_engine(
+        "DROP TABLE IF EXISTS prepared_probe",
+        "CREATE TABLE prepared_probe (id integer PRIMARY KEY, kind text)",
+        "INSERT INTO prepared_probe VALUES (1, 'room'), (2, 'user'), (3, 'room')",
+        cleanup="DROP TABLE prepared_probe",
+    ) as engine:
+        yield engine
 
 
 def _prepared_here(session: Session) -> list[str]:
