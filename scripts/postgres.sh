@@ -14,7 +14,7 @@
 # parent dir is made traversable); as any other user they run directly.
 #
 # Environment:
-#   PG_FAST=1   durability off (fsync, synchronous_commit, full_page_writes) for tests
+#   PG_FAST=1   durability off (fsync, synchronous_commit, full_page_writes) and 300 connections, for tests
 #   PG_BIN      PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
 set -euo pipefail
 
@@ -112,6 +112,8 @@ server_options() {
     if [[ "${PG_FAST:-0}" == 1 ]]; then
         # Throwaway test data: trade durability for speed.
         SERVER_OPTS+=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+        # Several whole stacks at once (the system tests run in two lanes), each with its pools.
+        SERVER_OPTS+=(-c max_connections=300)
     fi
 }
 

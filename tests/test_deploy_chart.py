@@ -84,7 +84,7 @@ def render(values: dict[str, Any] | None = None, *, namespace: str = NAMESPACE) 
         doc
         for path, text in sorted(rendered.items())
         if path.endswith(".yaml")
-        for doc in yaml.safe_load_all(text)
+        for doc in yaml.load_all(text, Loader=yaml.CSafeLoader)  # libyaml's: ten times Python's speed
         if doc
     ]
 
