@@ -184,12 +184,13 @@ def moto_server() -> Iterator[str]:
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
+        # Its first answer loads moto's backends: seconds when the machine is busy.
+        deadline = time.monotonic() + 60
         while True:
             try:
-                requests.get(endpoint, timeout=1)
+                requests.get(endpoint, timeout=10)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 assert process.poll() is None, "moto_server exited"
                 assert time.monotonic() < deadline, "moto_server did not start"
                 time.sleep(0.1)
