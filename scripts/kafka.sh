@@ -169,12 +169,13 @@ prepare() {
     write_config "${data}" "${port}" "${cport}"
     if [[ ! -f "${data}/logs/meta.properties" ]]; then
         local cluster_id
-        # A Kafka cluster id is 16 random bytes in URL-safe base64 without padding.
+        # A Kafka cluster id is 16 random bytes in URL-safe base64 without padding. It may begin with "-",
+        # hence --cluster-id=ID (as "-t ID" it would be read as an option: one format in 64 failed).
         cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
         log "formatting ${data}/logs (cluster id ${cluster_id})"
         java_opts "${data}"
         java -Xmx256m "${JAVA_OPTS[@]}" kafka.tools.StorageTool format --ignore-formatted \
-            -t "${cluster_id}" -c "${data}/server.properties" >"${data}/format.out" 2>&1 \
+            --cluster-id="${cluster_id}" -c "${data}/server.properties" >"${data}/format.out" 2>&1 \
             || { cat "${data}/format.out" >&2; die "kafka-storage format failed"; }
     fi
 }
