@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -174,11 +175,13 @@ class Stack:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """A local AWS-compatible server (moto) over HTTP; yields its endpoint URL."""
+def moto_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """A local AWS-compatible server (moto) over HTTP, with `extra_env` for moto's own settings; yields its
+    endpoint URL."""
     port = free_port()
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, **(extra_env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -598,17 +598,9 @@ def test_the_documented_bucket_and_policy_keep_every_version(workdir: Path) -> N
     """moto enforcing IAM: the documented setup done as an admin, then the backup's credentials at work."""
     from botocore.exceptions import ClientError
 
-    port = free_port()
+    bucket = "rooms-backups"
     # moto lets the first N requests through unsigned-for-IAM (the admin's setup below), then enforces policies.
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "10"}
-    moto_bin = str(Path(sys.executable).parent / "moto_server")
-    server = subprocess.Popen([moto_bin, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL)
-    endpoint, bucket = f"http://127.0.0.1:{port}", "rooms-backups"
-    try:
-        deadline = time.monotonic() + 60
-        while subprocess.run(["curl", "-s", "-o", "/dev/null", endpoint], check=False).returncode != 0:
-            assert time.monotonic() < deadline, "moto_server did not start"
-            time.sleep(0.1)
+    with moto_server({"INITIAL_NO_AUTH_ACTION_COUNT": "10"}) as endpoint:
         admin, iam = (
             s3_client(endpoint),
             boto3.client(
@@ -666,9 +658,6 @@ def test_the_documented_bucket_and_policy_keep_every_version(workdir: Path) -> N
         versions = backup.list_object_versions(Bucket=bucket, Prefix=key)
         assert [v["VersionId"] for v in versions["Versions"]] == [version]
         assert backup.get_object(Bucket=bucket, Key=key, VersionId=version)["Body"].read() == b"dump"
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def backup_files(directory: Path) -> set[str]:

@@ -168,6 +168,8 @@ def test_auth_is_rate_limited_per_client(stack: Stack, tmp_path_factory: pytest.
             except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.05)
+        else:
+            pytest.fail("the gateway did not answer /healthz in 30 s")
         answers = [requests.post(f"{base}/auth/refresh", json={"refresh_token": "x"}, timeout=10) for _ in range(12)]
         limited = [response for response in answers if response.status_code == 429]
         assert limited and {r.status_code for r in answers} <= {401, 429}
